@@ -1,0 +1,249 @@
+"""create_app(): defaults -> instance/config.py -> CRM_* environment -> overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from crm import config as config_module
+from crm.db import configure_sqlite, db
+from crm.extensions import babel, bootstrap, csrf, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_FILE = "secret_key"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app. `overrides` win over every other layer (tests use them)."""
+    overrides = dict(overrides or {})
+    instance_path = (
+        overrides.pop("INSTANCE_PATH", None)
+        or os.environ.get("CRM_INSTANCE_PATH")
+        or ROOT / "instance"
+    )
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    base = (
+        config_module.Production
+        if os.environ.get("CRM_ENV") == "production" or overrides.get("ENV_NAME") == "production"
+        else config_module.Defaults
+    )
+    app.config.from_object(base)
+    app.config.from_pyfile("config.py", silent=True)
+    config_module.load_environment(app.config)
+    app.config.update(overrides)
+    _complete_config(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    prepare_database(app)
+    return app
+
+
+def _complete_config(app: Flask) -> None:
+    """Fill what has no safe static default: the secret key and the SQLite path."""
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_or_create_secret(Path(app.instance_path) / SECRET_FILE)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        path = Path(app.instance_path) / "crm.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://") or uri.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; accept the URLs hosting providers hand out.
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if is_sqlite(app):
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+    else:
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def load_or_create_secret(path: Path) -> str:
+    """Read the secret key from `path`, generating it once with mode 0600."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def is_sqlite(app: Flask) -> bool:
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+
+
+def register_extensions(app: Flask) -> None:
+    import crm.models  # noqa: F401  (every table registered before Alembic looks)
+    from crm.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(ROOT / "crm" / "translations"),
+    )
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    if is_sqlite(app):
+        with app.app_context():
+            configure_sqlite(db.engine)
+
+
+@login_manager.user_loader
+def _load_user(token: str):
+    from sqlalchemy import select
+
+    from crm.auth.models import User
+
+    # Only an active user's current token is honoured: a rotated or deactivated one is dead.
+    return db.session.scalar(
+        select(User).where(User.session_token == token, User.active.is_(True))
+    )
+
+
+def register_blueprints(app: Flask) -> None:
+    from crm import i18n, main
+    from crm.admin import views as admin_views
+    from crm.auth import views as auth_views
+
+    for module in (main, auth_views, admin_views, i18n):
+        app.register_blueprint(module.bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from crm.auth.models import any_user_exists
+    from crm.security import enforce_access, set_security_headers
+
+    first_run_open = {"auth.setup", "i18n.set_language", "static", "bootstrap.static"}
+
+    @app.before_request
+    def lead_to_setup():
+        # Until the first account exists every page leads to the setup page. Once one
+        # exists it always will (accounts are deactivated, never deleted), so remember it.
+        if app.extensions.get("crm_has_users") or request.endpoint in first_run_open:
+            return None
+        if request.endpoint is None:
+            return None
+        if any_user_exists():
+            app.extensions["crm_has_users"] = True
+            return None
+        return redirect(url_for("auth.setup"))
+
+    app.before_request(enforce_access)
+    app.after_request(set_security_headers)
+
+    @app.context_processor
+    def inject_globals():
+        from flask_babel import get_locale
+
+        from crm.config import LANGUAGES
+        from crm.navigation import nav_items, role_label
+
+        return {
+            "languages": LANGUAGES,
+            "current_locale": str(get_locale()),
+            "nav_items": nav_items,
+            "role_label": role_label,
+        }
+
+
+def register_errorhandlers(app: Flask) -> None:
+    titles = {
+        400: lambda: _("The request could not be understood"),
+        403: lambda: _("You may not open this page"),
+        404: lambda: _("This page does not exist"),
+        405: lambda: _("This action is not allowed here"),
+        413: lambda: _("The upload is too large"),
+        429: lambda: _("Too many attempts: wait a minute and try again"),
+        500: lambda: _("Something went wrong on our side"),
+    }
+
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        if code == 500:
+            db.session.rollback()
+        g.error_code = code
+        detail = None
+        if isinstance(error, CSRFError):
+            detail = _("The form was stale or incomplete. Go back, reload it and try again.")
+        return render_template(
+            "errors/error.html", code=code, title=titles[code](), detail=detail
+        ), code
+
+    for code in titles:
+        app.register_error_handler(code, render_error)
+    app.register_error_handler(CSRFError, render_error)
+
+
+def register_commands(app: Flask) -> None:
+    from crm import cli
+
+    cli.register(app)
+
+
+def prepare_database(app: Flask) -> None:
+    """SQLite upgrades itself on start; PostgreSQL is checked before serving (crm.wsgi)."""
+    if app.config.get("TESTING"):
+        return
+    from crm.auth.models import any_user_exists
+    from crm.auth.setup import announce_setup_code
+
+    with app.app_context():
+        if is_sqlite(app) and app.config["AUTO_UPGRADE"]:
+            from flask_migrate import upgrade
+
+            upgrade(directory=str(ROOT / "migrations"))
+        from crm.schema import SchemaBehind, require_current_schema
+
+        try:
+            require_current_schema()
+        except SchemaBehind as exc:
+            app.logger.error("%s", exc)
+            _refuse_requests_until_upgraded(app)
+            return
+        if not any_user_exists():
+            announce_setup_code(app)
+
+
+def _refuse_requests_until_upgraded(app: Flask) -> None:
+    """Serve nothing but an explanation while the schema is behind the code."""
+    from crm.schema import UPGRADE_HINT, schema_is_current
+
+    @app.before_request
+    def schema_gate():
+        if app.extensions.get("crm_schema_ok"):
+            return None
+        if schema_is_current():
+            app.extensions["crm_schema_ok"] = True
+            return None
+        return render_template(
+            "errors/error.html",
+            code=503,
+            title=_("The database needs an upgrade"),
+            detail=_("Ask the administrator to run: %(cmd)s", cmd=UPGRADE_HINT),
+        ), 503
+
+    app.before_request_funcs.setdefault(None, []).insert(0, app.before_request_funcs[None].pop())

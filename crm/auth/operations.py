@@ -1,0 +1,92 @@
+"""Writes on user accounts. None of them commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+
+from crm.auth.models import MIN_PASSWORD_LENGTH, ROLE_LEVEL, User, get_by_email, normalize_email
+from crm.db import db
+
+
+class AccountError(Exception):
+    """Raised with a message per field when an account change is refused."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password is refused, or None when it is acceptable."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        return str(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+    return None
+
+
+def create_user(*, email: str, name: str, role: str, password: str) -> User:
+    """Add an active user; refuses a taken email, an unknown role or a short password."""
+    errors: dict[str, str] = {}
+    email = normalize_email(email)
+    if not email or "@" not in email:
+        errors["email"] = str(_l("Enter an email address."))
+    elif get_by_email(email) is not None:
+        errors["email"] = str(_l("An account with this email already exists."))
+    if not (name or "").strip():
+        errors["name"] = str(_l("Enter a name."))
+    if role not in ROLE_LEVEL:
+        errors["role"] = str(_l("Choose staff, manager or admin."))
+    if problem := password_problem(password):
+        errors["password"] = problem
+    if errors:
+        raise AccountError(errors)
+    user = User(email=email, name=name.strip(), role=role, active=True)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Set a new password and end every session the user had."""
+    if problem := password_problem(password):
+        raise AccountError({"password": problem})
+    user.set_password(password)
+    user.rotate_session_token()
+
+
+def set_role(user: User, role: str) -> None:
+    if role not in ROLE_LEVEL:
+        raise AccountError({"role": str(_l("Choose staff, manager or admin."))})
+    if user.role == "admin" and role != "admin":
+        _refuse_if_last_admin(user)
+    user.role = role
+
+
+def deactivate(user: User) -> None:
+    """Stop the user signing in; an open session dies at its next request."""
+    if user.role == "admin":
+        _refuse_if_last_admin(user)
+    user.active = False
+    user.rotate_session_token()
+
+
+def reactivate(user: User) -> None:
+    user.active = True
+
+
+def record_login(user: User) -> None:
+    user.last_login_at = datetime.now(UTC)
+
+
+def _refuse_if_last_admin(user: User) -> None:
+    from sqlalchemy import func, select
+
+    others = db.session.scalar(
+        select(func.count(User.id)).where(
+            User.role == "admin", User.active.is_(True), User.id != user.id
+        )
+    )
+    if not others:
+        raise AccountError({"role": str(_l("The last active administrator cannot be removed."))})
