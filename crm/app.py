@@ -119,9 +119,7 @@ def _load_user(token: str):
     from crm.auth.models import User
 
     # Only an active user's current token is honoured: a rotated or deactivated one is dead.
-    return db.session.scalar(
-        select(User).where(User.session_token == token, User.active.is_(True))
-    )
+    return db.session.scalar(select(User).where(User.session_token == token, User.active.is_(True)))
 
 
 def register_blueprints(app: Flask) -> None:

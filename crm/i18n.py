@@ -1,6 +1,6 @@
 """Language choice: English or Simplified Chinese, remembered per user."""
 
-from flask import Blueprint, redirect, request, session, url_for
+from flask import Blueprint, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
 
 from crm.config import LANGUAGES
@@ -12,6 +12,8 @@ bp = Blueprint("i18n", __name__)
 
 def select_locale() -> str:
     """The signed-in user's choice, else this browser's choice, else Accept-Language."""
+    if not has_request_context():
+        return "en"  # CLI commands speak English
     if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     if session.get("locale") in LANGUAGES:

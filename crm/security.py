@@ -8,7 +8,7 @@ declaration is refused to everyone, so a forgotten route fails closed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import abort, current_app, request
 from flask_login import current_user
@@ -68,9 +68,16 @@ def enforce_access():
 
 
 def is_safe_next(target: str | None) -> bool:
-    """True only for a local path: one leading '/', no scheme, host, backslash or control."""
+    """True only for a local path: one leading '/', no scheme, host, backslash or control.
+
+    The decoded form must pass too, so encoded slashes cannot smuggle in a host.
+    """
     if not target or not isinstance(target, str):
         return False
+    return _is_local_path(target) and _is_local_path(unquote(target))
+
+
+def _is_local_path(target: str) -> bool:
     if not target.startswith("/") or target.startswith("//"):
         return False
     if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):

@@ -120,11 +120,14 @@ def make_app(_schema, tmp_path):
         return app
 
     yield _make
-    if made:
-        empty_tables(made[0])
-        for app in made[1:]:
-            with app.app_context():
-                db.engine.dispose()
+    on_test_db = [a for a in made if a.config["SQLALCHEMY_DATABASE_URI"] == _schema]
+    if made and not on_test_db:
+        on_test_db = [create_app(make_overrides(_schema, tmp_path / "instance"))]
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+    if on_test_db:
+        empty_tables(on_test_db[0])
 
 
 @pytest.fixture
@@ -161,3 +164,12 @@ def manager_client(app, users):
 @pytest.fixture
 def admin_client(app, users):
     return app.test_client().login_as(users["admin"])
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests.sweeps import CASE_COUNTS
+
+    if CASE_COUNTS:
+        terminalreporter.section("route sweeps")
+        for name, count in sorted(CASE_COUNTS.items()):
+            terminalreporter.write_line(f"{name}: {count} cases")

@@ -26,9 +26,7 @@ class User(TimestampMixin, UserMixin, db.Model):
     """A member of the accelerator's staff who signs in to the CRM."""
 
     __tablename__ = "user"
-    __table_args__ = (
-        CheckConstraint("role IN ('staff', 'manager', 'admin')", name="role_known"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('staff', 'manager', 'admin')", name="role_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)

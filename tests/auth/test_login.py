@@ -100,8 +100,13 @@ def test_short_password_refused_long_password_accepted_whole(admin_client, app):
     short = "elevenchars"
     response = admin_client.post_form(
         "/admin/users/new",
-        {"email": "s@example.org", "name": "S", "role": "staff", "password": short,
-         "confirm": short},
+        {
+            "email": "s@example.org",
+            "name": "S",
+            "role": "staff",
+            "password": short,
+            "confirm": short,
+        },
     )
     assert response.status_code == 200
     assert "Use between 12 and 4096 characters." in response.get_data(as_text=True)
@@ -110,8 +115,13 @@ def test_short_password_refused_long_password_accepted_whole(admin_client, app):
     long_password = "长" * 50 + "x" * 150  # 200 characters, beyond bcrypt's 72 bytes
     response = admin_client.post_form(
         "/admin/users/new",
-        {"email": "l@example.org", "name": "L", "role": "staff", "password": long_password,
-         "confirm": long_password},
+        {
+            "email": "l@example.org",
+            "name": "L",
+            "role": "staff",
+            "password": long_password,
+            "confirm": long_password,
+        },
     )
     assert response.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "l@example.org"))
