@@ -15,7 +15,7 @@ from crm.db import configure_sqlite, db
 from crm.extensions import babel, bootstrap, csrf, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_FILE = "secret_key"
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 def create_app(overrides: dict | None = None) -> Flask:

@@ -72,7 +72,7 @@ def test_permission_sweep(app, users):
 def test_csrf_sweep_rejects_missing_and_wrong_tokens(app, users):
     cases = 0
     failures = []
-    for rule, url, methods in routes(app):
+    for _rule, url, methods in routes(app):
         for method in set(methods) & STATE_CHANGING:
             client = app.test_client().login_as(users["admin"])
             for label, data in (("missing", {}), ("wrong", {"csrf_token": "forged.token.x"})):
@@ -107,9 +107,9 @@ def test_security_headers_sweep(app, users):
                 problems.append("nosniff")
             if not headers.get("Referrer-Policy"):
                 problems.append("Referrer-Policy")
-            if role and rule.endpoint not in ("static", "bootstrap.static"):
-                if "no-store" not in headers.get("Cache-Control", ""):
-                    problems.append("Cache-Control")
+            signed_in_page = role and rule.endpoint not in ("static", "bootstrap.static")
+            if signed_in_page and "no-store" not in headers.get("Cache-Control", ""):
+                problems.append("Cache-Control")
             if problems:
                 failures.append(f"GET {url} as {role}: {problems}")
     CASE_COUNTS["security headers sweep (GET rule x anonymous/signed in)"] += cases
