@@ -126,8 +126,21 @@ def register_blueprints(app: Flask) -> None:
     from crm import i18n, main
     from crm.admin import views as admin_views
     from crm.auth import views as auth_views
+    from crm.agreements import views as agreement_views
+    from crm.contacts import views as contact_views
+    from crm.partners import views as partner_views
+    from crm.projects import views as project_views
 
-    for module in (main, auth_views, admin_views, i18n):
+    for module in (
+        main,
+        auth_views,
+        admin_views,
+        i18n,
+        partner_views,
+        contact_views,
+        agreement_views,
+        project_views,
+    ):
         app.register_blueprint(module.bp)
 
 
@@ -159,8 +172,11 @@ def register_request_hooks(app: Flask) -> None:
 
         from crm.config import LANGUAGES
         from crm.navigation import nav_items, role_label
+        from crm.vocab import country_name, vocab_label
 
         return {
+            "vocab_label": vocab_label,
+            "country_name": country_name,
             "languages": LANGUAGES,
             "current_locale": str(get_locale()),
             "nav_items": nav_items,

@@ -1,7 +1,270 @@
-"""Form pieces shared by every feature."""
+"""Form pieces shared by every feature: pickers that find records by any of their
+names, money and date fields with clear messages, repeated rows, the edit version."""
 
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import HiddenInput
+
+from crm.db import db
+from crm.vocab import CURRENCIES, countries
 
 
 class EmptyForm(FlaskForm):
     """A form with no fields: gives POST-only buttons (archive, sign out) a CSRF token."""
+
+
+class VersionedForm(FlaskForm):
+    """An edit form that remembers which version of the record it was loaded at."""
+
+    version = HiddenField()
+
+    def version_number(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class RecordPicker(Field):
+    """Pick a record by typing part of any of its names; submits the record's id.
+
+    The page shows a text box (`<name>__label`) wired to a lookup URL; the id travels in a
+    hidden input. The label is submitted too so that, when the form comes back with
+    errors, the user sees what they picked. Unknown or archived ids are field errors.
+    """
+
+    widget = HiddenInput()
+
+    def __init__(self, label=None, validators=None, *, model, lookup, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.model = model
+        self.lookup = lookup
+        self.typed_label = ""
+        self.record = None
+
+    def process_formdata(self, valuelist):
+        raw = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        self.raw_id = raw
+        if raw:
+            try:
+                self.data = int(raw)
+            except ValueError:
+                self.data = None
+                raise ValueError(_l("Pick a record from the list.")) from None
+
+    def process(self, formdata, data=None, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        if formdata is not None:
+            self.typed_label = (formdata.get(f"{self.name}__label") or "").strip()[:300]
+        if hasattr(self.data, "id"):
+            self.record, self.data = self.data, self.data.id
+
+    def pre_validate(self, form):
+        if self.data is None:
+            if self.typed_label and not getattr(self, "raw_id", ""):
+                raise ValidationError(_l("Pick a record from the list."))
+            return
+        record = db.session.get(self.model, self.data)
+        unchanged = self.object_data is not None and (
+            getattr(self.object_data, "id", self.object_data) == self.data
+        )
+        if record is None or (getattr(record, "is_archived", False) and not unchanged):
+            raise ValidationError(_l("This record does not exist or is archived."))
+        self.record = record
+
+    def _value(self):
+        return "" if self.data is None else str(self.data)
+
+    def display_label(self) -> str:
+        if self.typed_label:
+            return self.typed_label
+        record = self.record
+        if record is None and self.data is not None:
+            record = db.session.get(self.model, self.data)
+        return getattr(record, "display_name", "") if record is not None else ""
+
+
+class MoneyField(StringField):
+    """An amount: not negative, at most two decimals, kept as typed on error."""
+
+    def process_formdata(self, valuelist):
+        raw = (valuelist[0] if valuelist else "").strip().replace(",", "")
+        self.raw_data = valuelist
+        if not raw:
+            self.data = None
+            return
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            self.data = None
+            raise ValueError(_l("Enter an amount such as 1250000.00.")) from None
+        if not value.is_finite():
+            raise ValueError(_l("Enter an amount such as 1250000.00."))
+        if value < 0:
+            raise ValueError(_l("The amount cannot be negative."))
+        if value.as_tuple().exponent < -2:
+            raise ValueError(_l("Use at most two decimals."))
+        if value >= Decimal("1e16"):
+            raise ValueError(_l("This amount is too large."))
+        self.data = value
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{self.data:f}"
+
+
+class FriendlyDateField(DateField):
+    """A date (YYYY-MM-DD) whose error says what was expected."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators or [Optional()], format="%Y-%m-%d", **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Enter a date as YYYY-MM-DD.")) from None
+
+
+def currency_field(label=None):
+    return SelectField(
+        label or _l("Currency"),
+        choices=[("", "—")] + [(c, c) for c in CURRENCIES],
+        validators=[Optional()],
+        default="",
+    )
+
+
+def country_field():
+    return SelectField(
+        _l("Country"),
+        choices=lambda: [("", "—")] + list(countries().items()),
+        validators=[Optional()],
+        default="",
+    )
+
+
+def text_field(label, max_length, required=False, validators_extra=(), **kwargs):
+    """A stripped text field with a length limit; empty input becomes None."""
+    validators = [DataRequired()] if required else [Optional()]
+    validators.append(Length(max=max_length))
+    validators.extend(validators_extra)
+    return StringField(label, validators=validators, filters=[strip_or_none], **kwargs)
+
+
+class FriendlyDecimal(StringField):
+    """A number (may be negative, up to four decimals), kept as typed on error."""
+
+    def process_formdata(self, valuelist):
+        raw = (valuelist[0] if valuelist else "").strip().replace(",", "")
+        self.raw_data = valuelist
+        self.data = None
+        if not raw:
+            return
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise ValueError(_l("Enter a number such as 42.8.")) from None
+        if not value.is_finite() or abs(value) >= Decimal("1e20"):
+            raise ValueError(_l("Enter a number such as 42.8."))
+        if value.as_tuple().exponent < -4:
+            raise ValueError(_l("Use at most four decimals."))
+        self.data = value
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{self.data.normalize():f}"
+
+
+def strip_or_none(value):
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def money_pair_errors(amount_field, currency_field_) -> None:
+    """An amount needs a currency: money in different currencies is never mixed."""
+    if amount_field.data is not None and not currency_field_.data:
+        currency_field_.errors.append(_l("Choose the currency of the amount."))
+
+
+def _has_input(field) -> bool:
+    if field.raw_data is not None:
+        return any(str(v).strip() for v in field.raw_data)
+    return field.data not in (None, "")
+
+
+class RowForm(Form):
+    """One repeated row (a party, a position, a milestone) inside a record's form.
+
+    `key_fields` name the fields that make a row worth saving: a row whose key fields are
+    all empty is an unused blank row and is skipped, whatever its selects default to.
+    """
+
+    key_fields: tuple[str, ...] = ()
+    id = HiddenField()
+
+    def is_blank(self) -> bool:
+        for name in self.key_fields:
+            field = self[name]
+            if field.type == "RecordPicker":
+                if field.data is not None or field.typed_label:
+                    return False
+            elif _has_input(field):
+                return False
+        return True
+
+    def row_id(self) -> int | None:
+        try:
+            return int(self.id.data)
+        except (TypeError, ValueError):
+            return None
+
+    def validate(self, extra_validators=None):
+        # A blank row is not an error: it is skipped when saving.
+        if self.is_blank():
+            return True
+        return super().validate(extra_validators)
+
+
+class Rows(FieldList):
+    """Repeated rows of a RowForm, with a blank template row for the "add" button."""
+
+    def __init__(self, row_form, label=None, min_entries=1, **kwargs):
+        super().__init__(FormField(row_form), label, min_entries=min_entries, **kwargs)
+
+    @property
+    def template_row(self):
+        index = "__index__"
+        options = dict(
+            name=f"{self.name}{self._separator}{index}",
+            id=f"{self.id}{self._separator}{index}",
+            _meta=self.meta,
+            translations=self._translations,
+        )
+        field = self.meta.bind_field(self._form, self.unbound_field, options)
+        field.process(None)
+        return field
+
+    def filled(self):
+        """The row forms the user filled in, blank rows left out."""
+        return [entry.form for entry in self.entries if not entry.form.is_blank()]

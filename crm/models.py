@@ -1,3 +1,14 @@
 """Imports every model module so the metadata (and Alembic) sees every table."""
 
+from crm.agreements.models import Agreement, AgreementParty  # noqa: F401
 from crm.auth.models import User  # noqa: F401
+from crm.contacts.models import Contact, Position  # noqa: F401
+from crm.partners.models import KeyFigure, Partner, PartnerName, Tag  # noqa: F401
+from crm.projects.models import (  # noqa: F401
+    Indicator,
+    IndicatorActual,
+    IndicatorKind,
+    Milestone,
+    Project,
+    ProjectPartner,
+)

@@ -35,3 +35,95 @@ def make_user(role="staff", email=None, name=None, active=True, **fields) -> Use
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def make_partner(name_en=None, owner=None, **fields):
+    from crm.partners.models import Partner
+
+    n = next(_counter)
+    partner = Partner(name_en=name_en or f"Partner {n}", owner_id=owner.id if owner else None)
+    fields.setdefault("kind", "company")
+    fields.setdefault("status", "active")
+    for key, value in fields.items():
+        setattr(partner, key, value)
+    partner.refresh_derived()
+    db.session.add(partner)
+    db.session.flush()
+    return partner
+
+
+def make_contact(name=None, owner=None, positions=(), **fields):
+    """positions: (partner, title) pairs, or (partner, title, start, end) tuples."""
+    from crm.contacts.models import Contact, Position
+
+    n = next(_counter)
+    contact = Contact(name=name or f"Contact {n}", owner_id=owner.id if owner else None, **fields)
+    for spec in positions:
+        partner, title, *dates = spec
+        start, end = (list(dates) + [None, None])[:2]
+        contact.positions.append(
+            Position(partner_id=partner.id, title=title, start_date=start, end_date=end)
+        )
+    contact.refresh_derived()
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+def make_agreement(title=None, parties=(), owner=None, **fields):
+    """parties: (partner, role) pairs or (partner, role, signatory) triples."""
+    from crm.agreements.models import Agreement, AgreementParty
+
+    n = next(_counter)
+    agreement = Agreement(title=title or f"Agreement {n}", owner_id=owner.id if owner else None)
+    fields.setdefault("type", "cooperation")
+    fields.setdefault("stage", "draft")
+    for key, value in fields.items():
+        setattr(agreement, key, value)
+    for spec in parties:
+        partner, role, *rest = spec
+        signatory = rest[0] if rest else None
+        agreement.parties.append(
+            AgreementParty(
+                partner_id=partner.id, role=role, signatory_id=signatory.id if signatory else None
+            )
+        )
+    agreement.refresh_derived()
+    db.session.add(agreement)
+    db.session.flush()
+    return agreement
+
+
+def indicator_kinds():
+    """The standard indicator kinds, created on first use."""
+    from sqlalchemy import select
+
+    from crm.projects.models import STANDARD_INDICATORS, IndicatorKind
+
+    existing = {k.code: k for k in db.session.scalars(select(IndicatorKind))}
+    for code, name_en, name_zh, is_money, unit in STANDARD_INDICATORS:
+        if code not in existing:
+            existing[code] = IndicatorKind(
+                code=code, name_en=name_en, name_zh=name_zh, is_money=is_money, unit=unit
+            )
+            db.session.add(existing[code])
+    db.session.flush()
+    return existing
+
+
+def make_project(name=None, partners=(), agreements=(), owner=None, **fields):
+    """partners: (partner, role) pairs."""
+    from crm.projects.models import Project, ProjectPartner
+
+    n = next(_counter)
+    project = Project(name=name or f"Project {n}", owner_id=owner.id if owner else None)
+    fields.setdefault("status", "active")
+    for key, value in fields.items():
+        setattr(project, key, value)
+    for partner, role in partners:
+        project.partners.append(ProjectPartner(partner_id=partner.id, role=role))
+    project.agreements = list(agreements)
+    project.refresh_derived()
+    db.session.add(project)
+    db.session.flush()
+    return project

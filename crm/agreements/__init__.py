@@ -1,0 +1,1 @@
+"""Agreements: many parties in named roles, with signatories, dates and value."""

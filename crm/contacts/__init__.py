@@ -1,0 +1,1 @@
+"""Contacts: the people at partners, with the posts they hold."""

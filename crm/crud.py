@@ -1,0 +1,123 @@
+"""Helpers the record views share: load-or-404, owner choices, stale-edit checks,
+archive and restore, and the JSON lookups behind record pickers."""
+
+from __future__ import annotations
+
+from flask import abort, flash, jsonify, redirect, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import case, func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.auth.models import User
+from crm.db import db
+from crm.forms import EmptyForm
+from crm.records import can_archive, can_restore
+from crm.text import like_pattern, normalize
+
+LOOKUP_LIMIT = 15
+
+
+def load_or_404(model, record_id: int, *options):
+    record = db.session.scalar(select(model).where(model.id == record_id).options(*options))
+    if record is None:
+        abort(404)
+    return record
+
+
+def owner_choices() -> list[tuple[int, str]]:
+    users = db.session.execute(
+        select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)
+    ).all()
+    return [(0, "—")] + [(uid, name) for uid, name in users]
+
+
+def prepare_owner_field(form, record) -> None:
+    """Offer the owner choice to those who may reassign; others see it read-only."""
+    form.owner.choices = owner_choices()
+    if request.method == "GET":
+        form.owner.data = (record.owner_id if record is not None else current_user.id) or 0
+    if not current_user.has_role("manager"):
+        form.owner.render_kw = {"disabled": True}
+
+
+def stale_edit(form, record) -> bool:
+    """True (with a form error) when the record changed since the form was loaded."""
+    if form.version_number() != record.version_id:
+        form.form_errors.append(
+            _(
+                "Someone else saved this record while you were editing it. Your changes "
+                "are not saved: they are still in the form below. Compare with the current "
+                "record, then save again."
+            )
+        )
+        form.version.data = str(record.version_id)
+        return True
+    return False
+
+
+def commit_or_stale(form) -> bool:
+    """Commit; a concurrent save caught by the version column becomes a form error."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        form.form_errors.append(
+            _("Someone else saved this record at the same moment. Nothing was overwritten.")
+        )
+        return False
+    return True
+
+
+def archive_record(record, redirect_to: str):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not can_archive(current_user, record):
+        abort(403)
+    if record.archived_at is None:
+        record.archive(current_user)
+        db.session.commit()
+        flash(_("Archived. It no longer shows in lists and pickers; it can be restored."), "info")
+    return redirect(redirect_to)
+
+
+def restore_record(record, redirect_to: str):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not can_restore(current_user, record):
+        abort(403)
+    if record.archived_at is not None:
+        record.restore(current_user)
+        db.session.commit()
+        flash(_("Restored, with every link it had."), "success")
+    return redirect(redirect_to)
+
+
+def lookup_response(model, label, detail=None, extra_where=()):
+    """JSON for a picker: records whose names contain the query, prefix matches first."""
+    q = normalize(request.args.get("q", ""))[:100]
+    if not q:
+        return jsonify(results=[])
+    prefix = "|" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rank = case((model.search_text.like(f"%{prefix}", escape="\\"), 0), else_=1)
+    rows = db.session.scalars(
+        select(model)
+        .where(
+            model.archived_at.is_(None),
+            model.search_text.like(like_pattern(q), escape="\\"),
+            *extra_where,
+        )
+        .order_by(rank, func.length(model.search_text), model.id)
+        .limit(LOOKUP_LIMIT)
+    ).all()
+    return jsonify(
+        results=[
+            {"id": r.id, "label": label(r), "detail": detail(r) if detail else ""} for r in rows
+        ]
+    )
+
+
+def apply_errors(form, errors: dict[str, str]) -> None:
+    """Show an operation's refusals at their fields."""
+    for name, message in errors.items():
+        form[name].errors = [*form[name].errors, message]

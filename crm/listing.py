@@ -1,0 +1,231 @@
+"""Lists that stay fast at a million rows: keyset paging, capped counts, allow-listed
+sorting and filtering, all described by the URL so a list can be bookmarked.
+
+A list never runs an unbounded COUNT(*): it counts up to a cap ("10,000+"). It never uses
+OFFSET: the page after is found from the last row's sort key ("keyset"), so page 1,000
+costs what page 1 costs, provided an index covers (sort columns..., id).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import current_app, request
+from sqlalchemy import Select, and_, func, or_, select, tuple_
+
+from crm.db import db
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A sort order users may pick: non-null columns, then the primary key."""
+
+    label: object
+    columns: Sequence
+    default_desc: bool = False
+
+
+@dataclass
+class Filter:
+    """A URL parameter and what it does to the query; `apply` may raise ValueError."""
+
+    name: str
+    apply: Callable[[Select, str], Select]
+    multi: bool = False
+
+
+@dataclass
+class Page:
+    rows: list
+    count: int
+    capped: bool
+    next_cursor: str | None
+    prev_cursor: str | None
+    sort: str
+    desc: bool
+    args: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.count:,}+" if self.capped else f"{self.count:,}"
+
+
+def _encode(values) -> str:
+    def plain(v):
+        if isinstance(v, datetime):
+            return {"dt": v.isoformat()}
+        if isinstance(v, date):
+            return {"d": v.isoformat()}
+        if isinstance(v, Decimal):
+            return {"n": str(v)}
+        return v
+
+    raw = json.dumps([plain(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list:
+    def typed(v):
+        if isinstance(v, dict):
+            if "dt" in v:
+                return datetime.fromisoformat(v["dt"])
+            if "d" in v:
+                return date.fromisoformat(v["d"])
+            if "n" in v:
+                return Decimal(v["n"])
+        return v
+
+    padded = cursor + "=" * (-len(cursor) % 4)
+    values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    if not isinstance(values, list):
+        raise ValueError("cursor")
+    return [typed(v) for v in values]
+
+
+def _sort_values(row, columns) -> list:
+    return [getattr(row, col.key) for col in columns]
+
+
+def paginate(
+    query: Select,
+    model,
+    *,
+    sorts: dict[str, Sort],
+    default_sort: str,
+    filters: Sequence[Filter] = (),
+    args=None,
+    page_size: int | None = None,
+) -> Page:
+    """Run a list query from URL arguments: filters, sort, direction and cursor."""
+    args = request.args if args is None else args
+    page_size = page_size or current_app.config["PAGE_SIZE"]
+    cap = current_app.config["COUNT_CAP"]
+    errors: dict[str, str] = {}
+    kept: dict[str, object] = {}
+
+    for flt in filters:
+        values = [v for v in (args.getlist(flt.name) if flt.multi else [args.get(flt.name)]) if v]
+        if not values:
+            continue
+        try:
+            query = flt.apply(query, values if flt.multi else values[0])
+        except (ValueError, LookupError):
+            errors[flt.name] = values[0] if not flt.multi else ", ".join(values)
+            continue
+        kept[flt.name] = values if flt.multi else values[0]
+
+    sort_key = args.get("sort") if args.get("sort") in sorts else default_sort
+    sort = sorts[sort_key]
+    desc = args.get("dir", "desc" if sort.default_desc else "asc") == "desc"
+    kept["sort"], kept["dir"] = sort_key, "desc" if desc else "asc"
+
+    columns = [*sort.columns, model.id]
+    key = tuple_(*columns)
+    after, before = args.get("after"), args.get("before")
+    cursor_values = None
+    for raw in (after, before):
+        if raw:
+            try:
+                cursor_values = _decode(raw)
+                if len(cursor_values) != len(columns):
+                    raise ValueError("cursor")
+            except (ValueError, TypeError):
+                cursor_values, after, before = None, None, None
+            break
+
+    count_query = select(func.count()).select_from(
+        query.with_only_columns(model.id).limit(cap + 1).subquery()
+    )
+    count = db.session.scalar(count_query)
+    capped = count > cap
+    count = min(count, cap)
+
+    backwards = bool(before and cursor_values)
+    forward_desc = desc != backwards
+    if cursor_values:
+        literal = tuple_(*cursor_values)
+        query = query.where(key < literal if forward_desc else key > literal)
+    order = [c.desc() if forward_desc else c.asc() for c in columns]
+    rows = list(db.session.scalars(query.order_by(*order).limit(page_size + 1)).unique())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    if backwards:
+        rows.reverse()
+
+    next_cursor = prev_cursor = None
+    if rows:
+        last, first = rows[-1], rows[0]
+        if more or backwards:
+            next_cursor = _encode(_sort_values(last, columns))
+        if (more and backwards) or (after and cursor_values):
+            prev_cursor = _encode(_sort_values(first, columns))
+    return Page(rows, count, capped, next_cursor, prev_cursor, sort_key, desc, kept, errors)
+
+
+def date_filter(column, op: str) -> Callable[[Select, str], Select]:
+    """A filter on a date column: op is "from" (>=) or "to" (<=); bad dates raise."""
+
+    def apply(query, value):
+        day = date.fromisoformat(value)
+        return query.where(column >= day if op == "from" else column <= day)
+
+    return apply
+
+
+def choice_filter(column, vocabulary) -> Callable[[Select, list], Select]:
+    """A filter keeping rows whose column is any of the chosen codes (unknown codes raise)."""
+
+    def apply(query, values):
+        if any(v not in vocabulary for v in values):
+            raise LookupError(values)
+        return query.where(column.in_(values))
+
+    return apply
+
+
+def int_filter(column) -> Callable[[Select, str], Select]:
+    def apply(query, value):
+        return query.where(column == int(value))
+
+    return apply
+
+
+def archived_filter(model) -> Callable[[Select, str], Select]:
+    """archived=only shows archived records, archived=all shows both; default hides them."""
+
+    def apply(query, value):
+        if value == "only":
+            return query.where(model.archived_at.is_not(None))
+        if value == "all":
+            return query
+        raise ValueError(value)
+
+    return apply
+
+
+def hide_archived(query: Select, model, args=None) -> Select:
+    args = request.args if args is None else args
+    if args.get("archived") in ("only", "all"):
+        return query
+    return query.where(model.archived_at.is_(None))
+
+
+__all__ = [
+    "Filter",
+    "Page",
+    "Sort",
+    "and_",
+    "archived_filter",
+    "choice_filter",
+    "date_filter",
+    "hide_archived",
+    "int_filter",
+    "or_",
+    "paginate",
+]

@@ -1,0 +1,1 @@
+"""Partners: the organisations the accelerator works with, its own among them."""

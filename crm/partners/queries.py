@@ -1,0 +1,131 @@
+"""Reads on partners: the list with its filters and sorts, and the detail page's data."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from crm.db import db
+from crm.listing import (
+    Filter,
+    Sort,
+    archived_filter,
+    choice_filter,
+    hide_archived,
+    int_filter,
+    paginate,
+)
+from crm.partners.models import Partner, Tag, partner_tag
+from crm.text import like_pattern
+from crm.vocab import PARTNER_KINDS, PARTNER_STATUSES
+
+SORTS = {
+    "name": Sort(_l("Name"), [Partner.sort_name]),
+    "kind": Sort(_l("Kind"), [Partner.kind, Partner.sort_name]),
+    "status": Sort(_l("Relationship"), [Partner.status, Partner.sort_name]),
+    "country": Sort(_l("Country"), [Partner.country, Partner.sort_name]),
+    "updated": Sort(_l("Updated"), [Partner.updated_at], default_desc=True),
+    "created": Sort(_l("Created"), [Partner.created_at], default_desc=True),
+}
+
+
+def _quick(query, value):
+    return query.where(Partner.search_text.like(like_pattern(value), escape="\\"))
+
+
+def _country(query, value):
+    if len(value) != 2 or not value.isalpha():
+        raise ValueError(value)
+    return query.where(Partner.country == value.upper())
+
+
+def _tag(query, value):
+    tagged = select(partner_tag.c.partner_id).join(Tag).where(Tag.name == value)
+    return query.where(Partner.id.in_(tagged))
+
+
+def _own(query, value):
+    if value != "1":
+        raise ValueError(value)
+    return query.where(Partner.is_own.is_(True))
+
+
+FILTERS = [
+    Filter("q", _quick),
+    Filter("kind", choice_filter(Partner.kind, PARTNER_KINDS), multi=True),
+    Filter("status", choice_filter(Partner.status, PARTNER_STATUSES), multi=True),
+    Filter("country", _country),
+    Filter("owner", int_filter(Partner.owner_id)),
+    Filter("parent", int_filter(Partner.parent_id)),
+    Filter("tag", _tag),
+    Filter("own", _own),
+    Filter("archived", archived_filter(Partner)),
+]
+
+
+def partner_page(args=None):
+    query = select(Partner).options(joinedload(Partner.owner), selectinload(Partner.tags))
+    query = hide_archived(query, Partner, args)
+    return paginate(query, Partner, sorts=SORTS, default_sort="name", filters=FILTERS, args=args)
+
+
+DETAIL_LIMIT = 100
+
+
+def partner_detail(partner_id: int):
+    """The partner with everything its page shows, in a fixed number of statements."""
+    from crm.agreements.models import Agreement, AgreementParty
+    from crm.contacts.models import Position
+    from crm.crud import load_or_404
+    from crm.projects.models import Project, ProjectPartner
+
+    partner = load_or_404(
+        Partner,
+        partner_id,
+        joinedload(Partner.parent),
+        joinedload(Partner.owner),
+        joinedload(Partner.created_by),
+        joinedload(Partner.updated_by),
+        selectinload(Partner.other_names),
+        selectinload(Partner.tags),
+        selectinload(Partner.figures),
+    )
+    children = db.session.scalars(
+        select(Partner)
+        .where(Partner.parent_id == partner.id, Partner.archived_at.is_(None))
+        .order_by(Partner.sort_name, Partner.id)
+        .limit(DETAIL_LIMIT)
+    ).all()
+    positions = db.session.scalars(
+        select(Position)
+        .where(Position.partner_id == partner.id)
+        .options(joinedload(Position.contact))
+        .order_by(Position.end_date.is_not(None), Position.end_date.desc(), Position.id)
+        .limit(DETAIL_LIMIT)
+    ).all()
+    parties = db.session.scalars(
+        select(AgreementParty)
+        .join(AgreementParty.agreement)
+        .where(AgreementParty.partner_id == partner.id, Agreement.archived_at.is_(None))
+        .options(joinedload(AgreementParty.agreement), joinedload(AgreementParty.signatory))
+        .order_by(Agreement.signed_sort.desc(), Agreement.id.desc())
+        .limit(DETAIL_LIMIT)
+    ).all()
+    project_links = db.session.scalars(
+        select(ProjectPartner)
+        .join(ProjectPartner.project)
+        .where(ProjectPartner.partner_id == partner.id, Project.archived_at.is_(None))
+        .options(joinedload(ProjectPartner.project))
+        .order_by(Project.start_sort.desc(), Project.id.desc())
+        .limit(DETAIL_LIMIT)
+    ).all()
+    return {
+        "partner": partner,
+        "children": children,
+        "current_people": [p for p in positions if p.is_current()],
+        "past_people": [p for p in positions if not p.is_current()],
+        "parties": parties,
+        "project_links": project_links,
+        "limit": DETAIL_LIMIT,
+    }

@@ -1,0 +1,124 @@
+"""Partner pages: list, detail, create, edit, archive, restore, and the picker lookup."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from crm import crud
+from crm.forms import EmptyForm
+from crm.partners import queries
+from crm.partners.forms import PartnerForm
+from crm.partners.models import Partner
+from crm.partners.operations import PartnerError, save_partner
+from crm.records import can_archive, can_restore
+from crm.security import requires
+from crm.vocab import PARTNER_KINDS, PARTNER_STATUSES, choices, countries
+
+bp = Blueprint("partners", __name__, url_prefix="/partners")
+
+
+@bp.route("/")
+@requires("staff")
+def index():
+    page = queries.partner_page()
+    return render_template(
+        "partners/list.html",
+        page=page,
+        sorts=queries.SORTS,
+        kinds=choices(PARTNER_KINDS),
+        statuses=choices(PARTNER_STATUSES),
+        countries=list(countries().items()),
+        owners=crud.owner_choices()[1:],
+    )
+
+
+@bp.route("/lookup")
+@requires("staff")
+def lookup():
+    from crm.vocab import label
+
+    return crud.lookup_response(
+        Partner,
+        label=lambda p: p.display_name,
+        detail=lambda p: " · ".join(filter(None, [label(PARTNER_KINDS, p.kind), p.city])),
+    )
+
+
+@bp.route("/<int:partner_id>")
+@requires("staff")
+def detail(partner_id: int):
+    data = queries.partner_detail(partner_id)
+    partner = data["partner"]
+    return render_template(
+        "partners/detail.html",
+        **data,
+        action_form=EmptyForm(),
+        may_archive=can_archive(current_user, partner),
+        may_restore=can_restore(current_user, partner),
+    )
+
+
+def _form_page(form, partner):
+    return render_template("partners/form.html", form=form, partner=partner)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("staff")
+def create():
+    form = PartnerForm()
+    crud.prepare_owner_field(form, None)
+    if form.validate_on_submit():
+        try:
+            partner = save_partner(
+                None, form, current_user, may_reassign=current_user.has_role("manager")
+            )
+        except PartnerError as exc:
+            crud.apply_errors(form, exc.errors)
+        else:
+            crud.commit_or_stale(form)
+            flash(_("Partner saved."), "success")
+            return redirect(url_for("partners.detail", partner_id=partner.id))
+    return _form_page(form, None)
+
+
+@bp.route("/<int:partner_id>/edit", methods=["GET", "POST"])
+@requires("staff")
+def edit(partner_id: int):
+    partner = crud.load_or_404(
+        Partner,
+        partner_id,
+        selectinload(Partner.other_names),
+        selectinload(Partner.figures),
+        selectinload(Partner.tags),
+    )
+    form = PartnerForm(obj=partner)
+    crud.prepare_owner_field(form, partner)
+    if request.method == "GET":
+        form.version.data = str(partner.version_id)
+        form.tags.data = ", ".join(t.name for t in partner.tags)
+        form.is_own.data = bool(partner.is_own)
+    if form.validate_on_submit() and not crud.stale_edit(form, partner):
+        try:
+            save_partner(partner, form, current_user, may_reassign=current_user.has_role("manager"))
+        except PartnerError as exc:
+            crud.apply_errors(form, exc.errors)
+        else:
+            if crud.commit_or_stale(form):
+                flash(_("Partner saved."), "success")
+                return redirect(url_for("partners.detail", partner_id=partner.id))
+    return _form_page(form, partner)
+
+
+@bp.route("/<int:partner_id>/archive", methods=["POST"])
+@requires("staff")
+def archive(partner_id: int):
+    partner = crud.load_or_404(Partner, partner_id)
+    return crud.archive_record(partner, url_for("partners.detail", partner_id=partner_id))
+
+
+@bp.route("/<int:partner_id>/restore", methods=["POST"])
+@requires("manager")
+def restore(partner_id: int):
+    partner = crud.load_or_404(Partner, partner_id)
+    return crud.restore_record(partner, url_for("partners.detail", partner_id=partner_id))

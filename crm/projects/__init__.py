@@ -1,0 +1,1 @@
+"""Projects: what came out of agreements, with milestones and outcome indicators."""

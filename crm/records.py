@@ -1,0 +1,91 @@
+"""What every record kind shares: who made and changed it, its owner, archiving, and the
+version number that stops a stale edit from overwriting a newer one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from crm.db import TimestampMixin, UTCDateTime, utcnow
+
+
+class RecordMixin(TimestampMixin):
+    """created/updated by and at, owner, archive state and an optimistic-lock version."""
+
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archived_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.version_id}
+
+    @declared_attr
+    def owner(cls):
+        return relationship("User", foreign_keys=[cls.owner_id])
+
+    @declared_attr
+    def created_by(cls):
+        return relationship("User", foreign_keys=[cls.created_by_id])
+
+    @declared_attr
+    def updated_by(cls):
+        return relationship("User", foreign_keys=[cls.updated_by_id])
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def stamp(self, actor) -> None:
+        """Record who changed this record; on a new record, also who created and owns it."""
+        actor_id = actor.id if actor is not None else None
+        if self.id is None:
+            self.created_by_id = actor_id
+            if self.owner_id is None:
+                self.owner_id = actor_id
+        self.updated_by_id = actor_id
+
+    def archive(self, actor) -> None:
+        self.archived_at = utcnow()
+        self.archived_by_id = actor.id if actor is not None else None
+        self.updated_by_id = self.archived_by_id
+
+    def restore(self, actor) -> None:
+        self.archived_at = None
+        self.archived_by_id = None
+        self.updated_by_id = actor.id if actor is not None else None
+
+
+def sync_children(collection: list, rows, make, apply) -> None:
+    """Make `collection` match the submitted rows: update by id, add new, drop missing.
+
+    `rows` are RowForms (blank ones already left out); `make()` builds a new child;
+    `apply(row, child)` copies the row's values onto a child.
+    """
+    existing = {child.id: child for child in collection if child.id is not None}
+    keep = []
+    for row in rows:
+        child = existing.get(row.row_id()) if row.row_id() is not None else None
+        if child is None:
+            child = make()
+        apply(row, child)
+        keep.append(child)
+    collection[:] = keep
+
+
+def can_archive(user, record) -> bool:
+    """Staff archive what they own; managers and admins archive anything."""
+    return user.has_role("manager") or record.owner_id == user.id
+
+
+def can_restore(user, record) -> bool:
+    return user.has_role("manager")
+
+
+def can_reassign(user) -> bool:
+    return user.has_role("manager")
