@@ -155,6 +155,33 @@ def check_deploy():
     click.echo("OK: no unsafe production setting found.")
 
 
+@click.command("demo")
+@click.option("--scale", type=click.IntRange(min=1), default=None,
+              help="Add this many synthetic partners (with proportional contacts, agreements "
+              "and projects) instead of the seed story.")
+def demo(scale):
+    """Load the seed story as real records (or, with --scale N, synthetic bulk data)."""
+    import time
+
+    from crm import demo as demo_data
+
+    started = time.perf_counter()
+    if scale:
+        counts = demo_data.add_synthetic(scale)
+        db.session.commit()
+        made = ", ".join(f"{v:,} {k}" for k, v in counts.items())
+        click.echo(f"added {made} in {time.perf_counter() - started:.1f}s")
+        return
+    if demo_data.story_loaded():
+        click.echo("the seed story is already loaded (our organisation exists); nothing done")
+        return
+    demo_data.load_story()
+    db.session.commit()
+    click.echo("loaded the seed story: UKIIC, Taizhou bodies and officials, two agreements, "
+               "two projects")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(check_deploy)
+    app.cli.add_command(demo)

@@ -14,6 +14,7 @@ from crm.db import db
 from crm.forms import EmptyForm
 from crm.records import can_archive, can_restore
 from crm.text import like_pattern, normalize
+from crm.vocab import options
 
 LOOKUP_LIMIT = 15
 
@@ -34,7 +35,7 @@ def owner_choices() -> list[tuple[int, str]]:
 
 def prepare_owner_field(form, record) -> None:
     """Offer the owner choice to those who may reassign; others see it read-only."""
-    form.owner.choices = owner_choices()
+    form.owner.choices = options(owner_choices())
     if request.method == "GET":
         form.owner.data = (record.owner_id if record is not None else current_user.id) or 0
     if not current_user.has_role("manager"):
@@ -93,7 +94,7 @@ def restore_record(record, redirect_to: str):
     return redirect(redirect_to)
 
 
-def lookup_response(model, label, detail=None, extra_where=()):
+def lookup_response(model, label, detail=None, extra_where=(), options=()):
     """JSON for a picker: records whose names contain the query, prefix matches first."""
     q = normalize(request.args.get("q", ""))[:100]
     if not q:
@@ -109,6 +110,7 @@ def lookup_response(model, label, detail=None, extra_where=()):
         )
         .order_by(rank, func.length(model.search_text), model.id)
         .limit(LOOKUP_LIMIT)
+        .options(*options)
     ).all()
     return jsonify(
         results=[
@@ -118,6 +120,20 @@ def lookup_response(model, label, detail=None, extra_where=()):
 
 
 def apply_errors(form, errors: dict[str, str]) -> None:
-    """Show an operation's refusals at their fields."""
+    """Show an operation's refusals at their fields.
+
+    A key is a field name ("parent") or a path into repeated rows ("other_names-2-name").
+    """
     for name, message in errors.items():
-        form[name].errors = [*form[name].errors, message]
+        field = _resolve(form, name)
+        field.errors = [*field.errors, message]
+
+
+def _resolve(form, name: str):
+    if name in form:
+        return form[name]
+    rows, index, sub = name.split("-", 2)
+    for entry in form[rows].entries:
+        if str(entry.index) == index:
+            return entry.form[sub]
+    return form[rows]

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from crm.db import db
-from crm.vocab import CURRENCIES, countries
+from crm.vocab import CURRENCIES, countries, options
 
 
 class EmptyForm(FlaskForm):
@@ -146,7 +146,7 @@ class FriendlyDateField(DateField):
 def currency_field(label=None):
     return SelectField(
         label or _l("Currency"),
-        choices=[("", "—")] + [(c, c) for c in CURRENCIES],
+        choices=options([("", "—")] + [(c, c) for c in CURRENCIES]),
         validators=[Optional()],
         default="",
     )
@@ -155,7 +155,7 @@ def currency_field(label=None):
 def country_field():
     return SelectField(
         _l("Country"),
-        choices=lambda: [("", "—")] + list(countries().items()),
+        choices=lambda: options([("", "—")] + list(countries().items())),
         validators=[Optional()],
         default="",
     )

@@ -36,11 +36,12 @@ def pinyin(text: str) -> str:
     return normalize(" ".join(lazy_pinyin(text)))
 
 
-def search_blob(names: Iterable[str | None]) -> str:
+def search_blob(names: Iterable[str | None], known_pinyin: dict[str, str] | None = None) -> str:
     """One lowercase string holding every form of every name: what quick filters scan.
 
     Each name appears normalised; Chinese names also as spaced and joined pinyin, so
-    "taizhou" and "tai zhou" both find 台州.
+    "taizhou" and "tai zhou" both find 台州. Bulk loaders that already know a name's
+    pinyin pass it in `known_pinyin` to save the conversion.
     """
     parts: list[str] = []
     for name in names:
@@ -49,7 +50,7 @@ def search_blob(names: Iterable[str | None]) -> str:
             continue
         parts.append(norm)
         if has_han(name):
-            spaced = pinyin(name)
+            spaced = (known_pinyin or {}).get(name) or pinyin(name)
             parts.append(spaced)
             parts.append(spaced.replace(" ", ""))
     # "|" separates names so a match cannot straddle two of them.

@@ -11,6 +11,7 @@ from functools import lru_cache
 from babel import Locale
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 PARTNER_KINDS = {
     "government": _l("Government body"),
@@ -104,9 +105,15 @@ def check_in(column: str, vocabulary) -> str:
     return f"{column} IN ({codes})"
 
 
-def choices(vocabulary, blank=None):
-    items = [(code, label) for code, label in vocabulary.items()]
-    return [("", blank)] + items if blank is not None else items
+def choices(vocabulary, blank=None) -> list[SelectChoice]:
+    """Options for a SelectField (or a list filter) from a vocabulary."""
+    items = [SelectChoice(code, label) for code, label in vocabulary.items()]
+    return [SelectChoice("", blank)] + items if blank is not None else items
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Options for a SelectField from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def label(vocabulary, code) -> str:

@@ -6,13 +6,14 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from crm.auth.models import MIN_PASSWORD_LENGTH
+from crm.vocab import options
 
 # Long passwords are accepted whole; the cap only keeps a request from hashing megabytes.
 MAX_PASSWORD_LENGTH = 4096
 
 
 def role_choices():
-    return [("staff", _l("Staff")), ("manager", _l("Manager")), ("admin", _l("Admin"))]
+    return options([("staff", _l("Staff")), ("manager", _l("Manager")), ("admin", _l("Admin"))])
 
 
 def new_password_field(label):

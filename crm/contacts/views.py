@@ -1,5 +1,112 @@
-"""Contact pages (being written)."""
+"""Contact pages: list, detail, create, edit, archive, restore, and the picker lookup."""
 
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from crm import crud
+from crm.contacts import queries
+from crm.contacts.forms import ContactForm
+from crm.contacts.models import Contact, Position
+from crm.contacts.operations import save_contact
+from crm.db import db
+from crm.forms import EmptyForm
+from crm.partners.models import Partner
+from crm.records import can_archive, can_restore
+from crm.security import requires
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
+
+
+@bp.route("/")
+@requires("staff")
+def index():
+    return render_template(
+        "contacts/list.html", page=queries.contact_page(), owners=crud.owner_choices()[1:]
+    )
+
+
+@bp.route("/lookup")
+@requires("staff")
+def lookup():
+    def detail(contact):
+        current = contact.current_positions()
+        return "; ".join(f"{p.title} · {p.partner.name_en}" for p in current[:2])
+
+    return crud.lookup_response(
+        Contact,
+        label=lambda c: c.display_name,
+        detail=detail,
+        options=(selectinload(Contact.positions).joinedload(Position.partner),),
+    )
+
+
+@bp.route("/<int:contact_id>")
+@requires("staff")
+def detail(contact_id: int):
+    data = queries.contact_detail(contact_id)
+    contact = data["contact"]
+    return render_template(
+        "contacts/detail.html",
+        **data,
+        action_form=EmptyForm(),
+        may_archive=can_archive(current_user, contact),
+        may_restore=can_restore(current_user, contact),
+    )
+
+
+def _form_page(form, contact):
+    return render_template("contacts/form.html", form=form, contact=contact)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("staff")
+def create():
+    form = ContactForm()
+    crud.prepare_owner_field(form, None)
+    if request.method == "GET" and request.args.get("partner", "").isdigit():
+        partner = db.session.get(Partner, int(request.args["partner"]))
+        if partner is not None and not partner.is_archived:
+            form.positions.entries[0].form.partner.data = partner.id
+            form.positions.entries[0].form.partner.record = partner
+    if form.validate_on_submit():
+        contact = save_contact(
+            None, form, current_user, may_reassign=current_user.has_role("manager")
+        )
+        db.session.commit()
+        flash(_("Contact saved."), "success")
+        return redirect(url_for("contacts.detail", contact_id=contact.id))
+    return _form_page(form, None)
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+@requires("staff")
+def edit(contact_id: int):
+    contact = crud.load_or_404(
+        Contact, contact_id, selectinload(Contact.positions).joinedload(Position.partner)
+    )
+    form = ContactForm(obj=contact)
+    crud.prepare_owner_field(form, contact)
+    if request.method == "GET":
+        form.version.data = str(contact.version_id)
+    if form.validate_on_submit() and not crud.stale_edit(form, contact):
+        save_contact(contact, form, current_user, may_reassign=current_user.has_role("manager"))
+        if crud.commit_or_stale(form):
+            flash(_("Contact saved."), "success")
+            return redirect(url_for("contacts.detail", contact_id=contact.id))
+    return _form_page(form, contact)
+
+
+@bp.route("/<int:contact_id>/archive", methods=["POST"])
+@requires("staff")
+def archive(contact_id: int):
+    contact = crud.load_or_404(Contact, contact_id)
+    return crud.archive_record(contact, url_for("contacts.detail", contact_id=contact_id))
+
+
+@bp.route("/<int:contact_id>/restore", methods=["POST"])
+@requires("manager")
+def restore(contact_id: int):
+    contact = crud.load_or_404(Contact, contact_id)
+    return crud.restore_record(contact, url_for("contacts.detail", contact_id=contact_id))

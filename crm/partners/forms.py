@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.forms import (
     FriendlyDecimal,
@@ -27,7 +27,7 @@ class OtherNameRow(RowForm):
 class KeyFigureRow(RowForm):
     key_fields = ("label", "value")
     label = text_field(_l("Figure"), 200, required=True)
-    value = FriendlyDecimal(_l("Value"), validators=[DataRequired()])
+    value = FriendlyDecimal(_l("Value"), validators=[InputRequired()])
     unit = text_field(_l("Unit"), 50)
     year = IntegerField(
         _l("Year"),

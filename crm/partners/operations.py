@@ -68,9 +68,17 @@ def save_partner(partner: Partner | None, form, actor, *, may_reassign: bool) ->
             errors["is_own"] = str(
                 _l("%(name)s is already marked as our organisation.", name=other.name_en)
             )
-    names = [row.name.data for row in form.other_names.filled()]
-    if len({n.casefold() for n in names}) != len(names):
-        errors["other_names"] = str(_l("The same other name is listed twice."))
+    seen = set()
+    for entry in form.other_names.entries:
+        row = entry.form
+        if row.is_blank():
+            continue
+        folded = row.name.data.casefold()
+        if folded in seen:
+            errors[f"other_names-{entry.index}-name"] = str(
+                _l("The same other name is listed twice.")
+            )
+        seen.add(folded)
     if errors:
         raise PartnerError(errors)
 

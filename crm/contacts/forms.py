@@ -1,0 +1,48 @@
+"""The contact form: one person, any number of positions held at once or over time."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, SelectField, TextAreaField
+from wtforms.validators import Email, Length, Optional, ValidationError
+
+from crm.forms import (
+    FriendlyDateField,
+    RecordPicker,
+    RowForm,
+    Rows,
+    VersionedForm,
+    strip_or_none,
+    text_field,
+)
+from crm.partners.models import Partner
+
+
+class PositionRow(RowForm):
+    key_fields = ("partner", "title", "start_date", "end_date")
+    partner = RecordPicker(_l("Organisation"), model=Partner, lookup="partners.lookup")
+    title = text_field(_l("Title"), 300)
+    start_date = FriendlyDateField(_l("From"))
+    end_date = FriendlyDateField(_l("To"))
+
+    def validate_partner(self, field):
+        if field.data is None:
+            raise ValidationError(_l("A position needs an organisation."))
+
+    def validate_end_date(self, field):
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError(_l("The end cannot be before the start."))
+
+
+class ContactForm(VersionedForm):
+    name = text_field(_l("Name"), 200, required=True)
+    name_zh = text_field(_l("Chinese name"), 100)
+    email = EmailField(
+        _l("Email"),
+        validators=[Optional(), Length(max=254), Email(check_deliverability=False)],
+        filters=[strip_or_none],
+    )
+    phone = text_field(_l("Phone"), 50)
+    owner = SelectField(_l("Owner"), coerce=int, validators=[Optional()])
+    notes = TextAreaField(
+        _l("Notes"), validators=[Optional(), Length(max=20000)], filters=[strip_or_none]
+    )
+    positions = Rows(PositionRow, _l("Positions"))
