@@ -91,8 +91,10 @@ def is_sqlite(app: Flask) -> bool:
 
 def register_extensions(app: Flask) -> None:
     import crm.models  # noqa: F401  (every table registered before Alembic looks)
+    from crm.audit import trail
     from crm.i18n import select_locale
 
+    trail.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -124,9 +126,10 @@ def _load_user(token: str):
 
 def register_blueprints(app: Flask) -> None:
     from crm import i18n, main
+    from crm.activities import views as activity_views
     from crm.admin import views as admin_views
-    from crm.auth import views as auth_views
     from crm.agreements import views as agreement_views
+    from crm.auth import views as auth_views
     from crm.contacts import views as contact_views
     from crm.partners import views as partner_views
     from crm.projects import views as project_views
@@ -140,6 +143,7 @@ def register_blueprints(app: Flask) -> None:
         contact_views,
         agreement_views,
         project_views,
+        activity_views,
     ):
         app.register_blueprint(module.bp)
 
@@ -170,11 +174,13 @@ def register_request_hooks(app: Flask) -> None:
     def inject_globals():
         from flask_babel import get_locale
 
+        from crm.audit.display import HELPERS
         from crm.config import LANGUAGES
         from crm.navigation import nav_items, role_label
         from crm.vocab import country_name, vocab_label
 
         return {
+            **HELPERS,
             "vocab_label": vocab_label,
             "country_name": country_name,
             "languages": LANGUAGES,

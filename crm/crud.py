@@ -43,18 +43,26 @@ def prepare_owner_field(form, record) -> None:
 
 
 def stale_edit(form, record) -> bool:
-    """True (with a form error) when the record changed since the form was loaded."""
-    if form.version_number() != record.version_id:
-        form.form_errors.append(
-            _(
-                "Someone else saved this record while you were editing it. Your changes "
-                "are not saved: they are still in the form below. Compare with the current "
-                "record, then save again."
-            )
+    """True (with a form error) when the record changed since the form was loaded.
+
+    The form keeps the user's input; `form.newer_changes` lists what the others changed
+    (from the audit trail), and the version moves on so a deliberate second save wins.
+    """
+    from crm.audit.queries import changes_since
+
+    loaded = form.version_number()
+    if loaded == record.version_id:
+        return False
+    form.form_errors.append(
+        _(
+            "Someone else saved this record while you were editing it. Your changes "
+            "are not saved: they are still in the form below. Compare with what they "
+            "changed, then save again."
         )
-        form.version.data = str(record.version_id)
-        return True
-    return False
+    )
+    form.newer_changes = changes_since(record.__audit_type__, record.id, loaded)
+    form.version.data = str(record.version_id)
+    return True
 
 
 def commit_or_stale(form) -> bool:

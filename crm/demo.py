@@ -46,11 +46,31 @@ def ensure_indicator_kinds() -> dict[str, IndicatorKind]:
     return existing
 
 
-def _partner(name_en, name_zh=None, *, kind, country, city=None, parent=None, status="active",
-             other_names=(), is_own=None, description=None, website=None):
+def _partner(
+    name_en,
+    name_zh=None,
+    *,
+    kind,
+    country,
+    city=None,
+    parent=None,
+    status="active",
+    other_names=(),
+    is_own=None,
+    description=None,
+    website=None,
+):
     partner = Partner(
-        name_en=name_en, name_zh=name_zh, kind=kind, country=country, city=city,
-        status=status, parent=parent, is_own=is_own, description=description, website=website,
+        name_en=name_en,
+        name_zh=name_zh,
+        kind=kind,
+        country=country,
+        city=city,
+        status=status,
+        parent=parent,
+        is_own=is_own,
+        description=description,
+        website=website,
     )
     for name, name_kind in other_names:
         partner.other_names.append(PartnerName(name=name, kind=name_kind))
@@ -70,6 +90,29 @@ def _contact(name, name_zh=None, positions=(), notes=None):
     return contact
 
 
+def _activity(title, kind, location, *, summary, attendees, links):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from crm.activities.models import LINK_CLASSES, Activity, ActivityAttendee
+
+    activity = Activity(
+        title=title, kind=kind, location=location, summary=summary, timezone="Asia/Shanghai",
+        occurred_at=datetime.combine(STORY_DAY, datetime.min.time().replace(hour=9),
+                                     tzinfo=ZoneInfo("Asia/Shanghai")),
+    )
+    for contact, role in attendees:
+        activity.attendees.append(ActivityAttendee(contact=contact, role=role))
+    for kind_name, records in links.items():
+        for record in records:
+            activity.links(kind_name).append(LINK_CLASSES[kind_name](
+                **{kind_name: record}, occurred_at=activity.occurred_at))
+    activity.refresh_derived()
+    activity.stamp(None)
+    db.session.add(activity)
+    return activity
+
+
 def story_loaded() -> bool:
     return db.session.scalar(select(Partner.id).where(Partner.is_own.is_(True))) is not None
 
@@ -78,7 +121,11 @@ def load_story() -> dict[str, object]:
     """Record the seed article. Returns the main records by a short name."""
     kinds = ensure_indicator_kinds()
     ukiic = _partner(
-        "UKIIC", "英国国际创新中心", kind="accelerator", country="GB", is_own=True,
+        "UKIIC",
+        "英国国际创新中心",
+        kind="accelerator",
+        country="GB",
+        is_own=True,
         other_names=[
             ("UKIIC Accelerator", "alias"),
             ("British International Innovation Center", "translation"),
@@ -87,27 +134,59 @@ def load_story() -> dict[str, object]:
         description="UK-China accelerator: promotes deep cooperation in global innovation, "
         "the exchange of researchers and the commercialisation of technology.",
     )
-    taizhou = _partner("Taizhou Municipal People's Government", "台州市人民政府",
-                       kind="government", country="CN", city="Taizhou, Zhejiang")
-    party_committee = _partner("CPC Taizhou Municipal Committee", "中共台州市委",
-                               kind="government", country="CN", city="Taizhou, Zhejiang")
+    taizhou = _partner(
+        "Taizhou Municipal People's Government",
+        "台州市人民政府",
+        kind="government",
+        country="CN",
+        city="Taizhou, Zhejiang",
+    )
+    party_committee = _partner(
+        "CPC Taizhou Municipal Committee",
+        "中共台州市委",
+        kind="government",
+        country="CN",
+        city="Taizhou, Zhejiang",
+    )
     org_dept = _partner(
-        "Organization Department of the CPC Taizhou Municipal Committee", "中共台州市委组织部",
-        kind="government", country="CN", city="Taizhou, Zhejiang", parent=party_committee,
+        "Organization Department of the CPC Taizhou Municipal Committee",
+        "中共台州市委组织部",
+        kind="government",
+        country="CN",
+        city="Taizhou, Zhejiang",
+        parent=party_committee,
         other_names=[("Municipal Organization Department", "alias")],
     )
-    permanent_office = _partner("Taizhou Municipal Permanent Office", kind="government",
-                                country="CN", city="Taizhou, Zhejiang", parent=party_committee)
-    science = _partner("Taizhou Municipal Science and Technology Bureau", "台州市科学技术局",
-                       kind="government", country="CN", city="Taizhou, Zhejiang", parent=taizhou)
+    permanent_office = _partner(
+        "Taizhou Municipal Permanent Office",
+        kind="government",
+        country="CN",
+        city="Taizhou, Zhejiang",
+        parent=party_committee,
+    )
+    science = _partner(
+        "Taizhou Municipal Science and Technology Bureau",
+        "台州市科学技术局",
+        kind="government",
+        country="CN",
+        city="Taizhou, Zhejiang",
+        parent=taizhou,
+    )
     hr = _partner(
         "Taizhou Municipal Human Resources and Social Security Bureau",
-        "台州市人力资源和社会保障局", kind="government", country="CN",
-        city="Taizhou, Zhejiang", parent=taizhou,
+        "台州市人力资源和社会保障局",
+        kind="government",
+        country="CN",
+        city="Taizhou, Zhejiang",
+        parent=taizhou,
     )
     bay = _partner(
-        "Management Committee of Taizhou Bay New Area", "台州湾新区管理委员会",
-        kind="government", country="CN", city="Taizhou, Zhejiang", parent=taizhou,
+        "Management Committee of Taizhou Bay New Area",
+        "台州湾新区管理委员会",
+        kind="government",
+        country="CN",
+        city="Taizhou, Zhejiang",
+        parent=taizhou,
         other_names=[
             ("Management Committee of Taizhou Bay New Area of Zhejiang Province", "alias"),
             ("Taizhou Bay District Management Committee", "translation"),
@@ -123,29 +202,48 @@ def load_story() -> dict[str, object]:
     ]:
         bay.figures.append(KeyFigure(label=label, value=Decimal(value), unit=unit, year=year))
     ekoo = _partner(
-        "Sino-British Ekoo (Shenzhen) Network Technology Co., Ltd", "中英艺库（深圳）网络科技有限公司",
-        kind="company", country="CN", city="Shenzhen",
-        other_names=[("Sino-British arts library network technology (shenzhen) co., LTD.",
-                      "translation")],
+        "Sino-British Ekoo (Shenzhen) Network Technology Co., Ltd",
+        "中英艺库（深圳）网络科技有限公司",
+        kind="company",
+        country="CN",
+        city="Shenzhen",
+        other_names=[
+            ("Sino-British arts library network technology (shenzhen) co., LTD.", "translation")
+        ],
     )
-    oxford = _partner("Oxford International Education Group", "牛津国际教育集团",
-                      kind="education", country="GB", city="London", status="prospect")
+    oxford = _partner(
+        "Oxford International Education Group",
+        "牛津国际教育集团",
+        kind="education",
+        country="GB",
+        city="London",
+        status="prospect",
+    )
     db.session.flush()
 
     start = date(2021, 1, 1)
     people = {
-        "lu": _contact("Lu Hongju", positions=[
-            (org_dept, "Vice Minister", start), (permanent_office, "Director", start)]),
-        "zhao": _contact("Zhao Haibin", positions=[
-            (party_committee, "Member of the Standing Committee", start),
-            (org_dept, "Minister", start)]),
+        "lu": _contact(
+            "Lu Hongju",
+            positions=[(org_dept, "Vice Minister", start), (permanent_office, "Director", start)],
+        ),
+        "zhao": _contact(
+            "Zhao Haibin",
+            positions=[
+                (party_committee, "Member of the Standing Committee", start),
+                (org_dept, "Minister", start),
+            ],
+        ),
         "wang": _contact("Wang Xianyi", positions=[(science, "Director", start)]),
-        "ke": _contact("Ke Wanying", positions=[
-            (org_dept, "Vice Minister", start), (hr, "Director", start)]),
-        "liu": _contact("Liu Xian", "刘贤", positions=[
-            (ukiic, "Director, UKIIC Accelerator", start)]),
+        "ke": _contact(
+            "Ke Wanying", positions=[(org_dept, "Vice Minister", start), (hr, "Director", start)]
+        ),
+        "liu": _contact(
+            "Liu Xian", "刘贤", positions=[(ukiic, "Director, UKIIC Accelerator", start)]
+        ),
         "li": _contact(
-            "Li Fuming", positions=[(ukiic, "Cultural and Artistic Consultant", start)],
+            "Li Fuming",
+            positions=[(ukiic, "Cultural and Artistic Consultant", start)],
             notes="Famous non-hereditary inheritor of silver forging skill.",
         ),
     }
@@ -154,19 +252,27 @@ def load_story() -> dict[str, object]:
         title="Cooperation agreement on the construction and operation of the "
         "Sino-British Innovation Center in Taizhou Bay",
         title_zh="台州湾中英创新中心建设运营合作协议",
-        type="cooperation", stage="signed", signed_on=STORY_DAY, effective_from=STORY_DAY,
+        type="cooperation",
+        stage="signed",
+        signed_on=STORY_DAY,
+        effective_from=STORY_DAY,
         signed_at="Taizhou Hall, Fenghuang Mountain, Taizhou",
         summary="The Management Committee of Taizhou Bay New Area, UKIIC and Sino-British "
         "Ekoo agree on building and operating the Sino-British Innovation Center in "
         "Taizhou Bay (talent-led, innovation-driven).",
     )
     for partner, role, signatory in [
-        (bay, "host", None), (ukiic, "party", people["liu"]), (ekoo, "operator", None)]:
+        (bay, "host", None),
+        (ukiic, "party", people["liu"]),
+        (ekoo, "operator", None),
+    ]:
         centre_agreement.parties.append(
-            AgreementParty(partner=partner, role=role, signatory=signatory))
+            AgreementParty(partner=partner, role=role, signatory=signatory)
+        )
     oxford_agreement = Agreement(
         title="Partnership between Taizhou and Oxford International Education Group",
-        type="framework", stage="negotiation",
+        type="framework",
+        stage="negotiation",
         summary="Promoted by UKIIC to build an industry-university-research-innovation "
         "ecosystem in Taizhou Bay.",
     )
@@ -178,8 +284,10 @@ def load_story() -> dict[str, object]:
         db.session.add(agreement)
 
     centre = Project(
-        name="Taizhou Bay China-UK Innovation Center", name_zh="台州湾中英创新中心",
-        status="active", start_date=STORY_DAY,
+        name="Taizhou Bay China-UK Innovation Center",
+        name_zh="台州湾中英创新中心",
+        status="active",
+        start_date=STORY_DAY,
         description="Brings UK and European technology, talent and capital to Taizhou Bay "
         "New Area; commercialises research; connects local enterprises with overseas "
         "resources. Indicator targets are illustrative demo values.",
@@ -199,11 +307,14 @@ def load_story() -> dict[str, object]:
         indicator = Indicator(kind=kinds[code], target=Decimal(target), currency=currency)
         for period, end, value in actuals:
             indicator.actuals.append(
-                IndicatorActual(period=period, period_end=end, value=Decimal(value)))
+                IndicatorActual(period=period, period_end=end, value=Decimal(value))
+            )
         centre.indicators.append(indicator)
     talent = Project(
-        name='"Young talents gather in Taizhou" plan', name_zh="青年人才聚台州计划",
-        status="active", start_date=STORY_DAY,
+        name='"Young talents gather in Taizhou" plan',
+        name_zh="青年人才聚台州计划",
+        status="active",
+        start_date=STORY_DAY,
         description="Released at the Taizhou Talent New Deal 2.0 Promotion Meeting: five "
         "actions, ten new policies, one hundred recruitment drives, one thousand enterprises "
         "linked, one hundred thousand positions.",
@@ -216,30 +327,99 @@ def load_story() -> dict[str, object]:
         project.stamp(None)
         db.session.add(project)
     db.session.flush()
-    return {"ukiic": ukiic, "bay": bay, "ekoo": ekoo, "oxford": oxford, "taizhou": taizhou,
-            "centre_agreement": centre_agreement, "oxford_agreement": oxford_agreement,
-            "centre": centre, "talent": talent, **people}
+
+    hall = "Taizhou Hall, Fenghuang Mountain, Taizhou"
+    meeting = _activity(
+        "Taizhou Talent New Deal 2.0 Promotion Meeting", "event", hall,
+        summary='The plan "young talents gather in Taizhou" was released: five actions, ten '
+        "new policies, one hundred recruitment drives, one thousand enterprises linked, one "
+        "hundred thousand positions.",
+        attendees=[(people["lu"], "presided"), (people["zhao"], "attended"),
+                   (people["wang"], "attended"), (people["ke"], "attended")],
+        links={"partner": [taizhou, org_dept, bay], "project": [talent]},
+    )
+    ceremony = _activity(
+        "Signing ceremony of the city's talent projects", "event", hall,
+        summary="The Management Committee of Taizhou Bay New Area, UKIIC and Sino-British "
+        "Ekoo signed the cooperation agreement on the Sino-British Innovation Center.",
+        attendees=[(people["liu"], "attended")],
+        links={"partner": [bay, ukiic, ekoo], "agreement": [centre_agreement],
+               "project": [centre]},
+    )
+    db.session.flush()
+    return {
+        "meeting": meeting, "ceremony": ceremony,
+        "ukiic": ukiic,
+        "bay": bay,
+        "ekoo": ekoo,
+        "oxford": oxford,
+        "taizhou": taizhou,
+        "centre_agreement": centre_agreement,
+        "oxford_agreement": oxford_agreement,
+        "centre": centre,
+        "talent": talent,
+        **people,
+    }
 
 
 # --- synthetic data at scale ------------------------------------------------------------
 
-CITIES = [("Taizhou", "台州"), ("Ningbo", "宁波"), ("Hangzhou", "杭州"), ("Wenzhou", "温州"),
-          ("Shenzhen", "深圳"), ("Suzhou", "苏州"), ("Wuxi", "无锡"), ("Hefei", "合肥"),
-          ("Chengdu", "成都"), ("Xiamen", "厦门"), ("Qingdao", "青岛"), ("Dalian", "大连")]
-FIELDS = [("Smart Manufacturing", "智能制造"), ("Biomedicine", "生物医药"),
-          ("New Materials", "新材料"), ("Clean Energy", "清洁能源"), ("Robotics", "机器人"),
-          ("Digital Health", "数字健康"), ("Semiconductors", "半导体"), ("Education", "教育"),
-          ("Logistics", "物流"), ("Photonics", "光电")]
-SUFFIXES = [("Technology Co., Ltd", "科技有限公司", "company"),
-            ("Research Institute", "研究院", "research"),
-            ("Investment Fund", "投资基金", "investor"),
-            ("Industry Association", "行业协会", "association"),
-            ("Bureau", "局", "government"), ("University", "大学", "university")]
+CITIES = [
+    ("Taizhou", "台州"),
+    ("Ningbo", "宁波"),
+    ("Hangzhou", "杭州"),
+    ("Wenzhou", "温州"),
+    ("Shenzhen", "深圳"),
+    ("Suzhou", "苏州"),
+    ("Wuxi", "无锡"),
+    ("Hefei", "合肥"),
+    ("Chengdu", "成都"),
+    ("Xiamen", "厦门"),
+    ("Qingdao", "青岛"),
+    ("Dalian", "大连"),
+]
+FIELDS = [
+    ("Smart Manufacturing", "智能制造"),
+    ("Biomedicine", "生物医药"),
+    ("New Materials", "新材料"),
+    ("Clean Energy", "清洁能源"),
+    ("Robotics", "机器人"),
+    ("Digital Health", "数字健康"),
+    ("Semiconductors", "半导体"),
+    ("Education", "教育"),
+    ("Logistics", "物流"),
+    ("Photonics", "光电"),
+]
+SUFFIXES = [
+    ("Technology Co., Ltd", "科技有限公司", "company"),
+    ("Research Institute", "研究院", "research"),
+    ("Investment Fund", "投资基金", "investor"),
+    ("Industry Association", "行业协会", "association"),
+    ("Bureau", "局", "government"),
+    ("University", "大学", "university"),
+]
 UK = ["Oxford", "Cambridge", "Manchester", "Bristol", "Leeds", "Glasgow", "Cardiff"]
-SURNAMES = [("Wang", "王"), ("Li", "李"), ("Zhang", "张"), ("Liu", "刘"), ("Chen", "陈"),
-            ("Zhao", "赵"), ("Zhou", "周"), ("Wu", "吴")]
-GIVEN = [("Wei", "伟"), ("Fang", "芳"), ("Min", "敏"), ("Jing", "静"), ("Lei", "磊"),
-         ("Yang", "洋"), ("Yan", "艳"), ("Jun", "军"), ("Hua", "华")]
+SURNAMES = [
+    ("Wang", "王"),
+    ("Li", "李"),
+    ("Zhang", "张"),
+    ("Liu", "刘"),
+    ("Chen", "陈"),
+    ("Zhao", "赵"),
+    ("Zhou", "周"),
+    ("Wu", "吴"),
+]
+GIVEN = [
+    ("Wei", "伟"),
+    ("Fang", "芳"),
+    ("Min", "敏"),
+    ("Jing", "静"),
+    ("Lei", "磊"),
+    ("Yang", "洋"),
+    ("Yan", "艳"),
+    ("Jun", "军"),
+    ("Hua", "华"),
+]
 
 
 def _next_id(model) -> int:
@@ -255,9 +435,13 @@ def _reset_sequences(*tables):
     if db.engine.dialect.name != "postgresql":
         return
     for table in tables:
-        db.session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"(SELECT COALESCE(MAX(id), 1) FROM \"{table}\"))"))
+        # Table names come from this module's own list, never from input.
+        db.session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                f'(SELECT COALESCE(MAX(id), 1) FROM "{table}"))'
+            )
+        )
 
 
 def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
@@ -272,13 +456,19 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
         return cache[zh]
 
     first_partner = _next_id(Partner)
-    partners, names = [], []
+    partners = []
     for i in range(n):
         pid = first_partner + i
         if rng.random() < 0.25:
             place = rng.choice(UK)
             field_en, _ = rng.choice(FIELDS)
-            en, zh, kind, country, city = f"{place} {field_en} Partners {pid}", None, "company", "GB", place
+            en, zh, kind, country, city = (
+                f"{place} {field_en} Partners {pid}",
+                None,
+                "company",
+                "GB",
+                place,
+            )  # noqa: E501
             blob = search_blob([en])
         else:
             (city_en, city_zh), (field_en, field_zh) = rng.choice(CITIES), rng.choice(FIELDS)
@@ -288,12 +478,22 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
             country, city = "CN", city_en
             zh_py = " ".join([py(city_zh), py(field_zh), py(suffix_zh), str(pid)])
             blob = search_blob([en, zh], {zh: zh_py})
-        partners.append({
-            "id": pid, "name_en": en, "name_zh": zh, "kind": kind,
-            "status": rng.choice(["prospect", "active", "active", "dormant", "ended"]),
-            "country": country, "city": city, "sort_name": en.casefold(), "search_text": blob,
-            "created_at": now, "updated_at": now, "version_id": 1,
-        })
+        partners.append(
+            {
+                "id": pid,
+                "name_en": en,
+                "name_zh": zh,
+                "kind": kind,
+                "status": rng.choice(["prospect", "active", "active", "dormant", "ended"]),
+                "country": country,
+                "city": city,
+                "sort_name": en.casefold(),
+                "search_text": blob,
+                "created_at": now,
+                "updated_at": now,
+                "version_id": 1,
+            }
+        )
     _bulk(Partner.__table__, partners)
 
     first_contact = _next_id(Contact)
@@ -304,15 +504,27 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
         (s_en, s_zh), (g_en, g_zh) = rng.choice(SURNAMES), rng.choice(GIVEN)
         name, name_zh = f"{s_en} {g_en} {cid}", f"{s_zh}{g_zh}"
         blob = search_blob([name, name_zh], {name_zh: f"{py(s_zh)} {py(g_zh)}"})
-        contacts.append({
-            "id": cid, "name": name, "name_zh": name_zh, "sort_name": name.casefold(),
-            "search_text": blob, "created_at": now, "updated_at": now, "version_id": 1,
-        })
-        positions.append({
-            "id": first_position + i, "contact_id": cid,
-            "partner_id": first_partner + rng.randrange(n), "title": "Director",
-            "start_date": date(2015, 1, 1) + timedelta(days=rng.randrange(3000)),
-        })
+        contacts.append(
+            {
+                "id": cid,
+                "name": name,
+                "name_zh": name_zh,
+                "sort_name": name.casefold(),
+                "search_text": blob,
+                "created_at": now,
+                "updated_at": now,
+                "version_id": 1,
+            }
+        )
+        positions.append(
+            {
+                "id": first_position + i,
+                "contact_id": cid,
+                "partner_id": first_partner + rng.randrange(n),
+                "title": "Director",
+                "start_date": date(2015, 1, 1) + timedelta(days=rng.randrange(3000)),
+            }
+        )
     _bulk(Contact.__table__, contacts)
     _bulk(Position.__table__, positions)
 
@@ -326,21 +538,35 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
         stage = rng.choice(["draft", "negotiation", "signed", "signed", "signed", "terminated"])
         expires = signed + timedelta(days=365 * rng.randint(1, 5))
         title = f"{rng.choice(types).title()} agreement {aid}"
-        agreements.append({
-            "id": aid, "title": title, "type": rng.choice(types), "stage": stage,
-            "signed_on": signed if stage in ("signed", "terminated") else None,
-            "effective_from": signed, "expires_on": expires,
-            "signed_sort": signed if stage in ("signed", "terminated") else date.max,
-            "expires_sort": expires, "auto_renew": rng.random() < 0.2,
-            "notice_days": rng.choice([None, 30, 90]),
-            "sort_title": title.casefold(), "search_text": search_blob([title]),
-            "created_at": now, "updated_at": now, "version_id": 1,
-        })
+        agreements.append(
+            {
+                "id": aid,
+                "title": title,
+                "type": rng.choice(types),
+                "stage": stage,
+                "signed_on": signed if stage in ("signed", "terminated") else None,
+                "effective_from": signed,
+                "expires_on": expires,
+                "signed_sort": signed if stage in ("signed", "terminated") else date.max,
+                "expires_sort": expires,
+                "auto_renew": rng.random() < 0.2,
+                "notice_days": rng.choice([None, 30, 90]),
+                "sort_title": title.casefold(),
+                "search_text": search_blob([title]),
+                "created_at": now,
+                "updated_at": now,
+                "version_id": 1,
+            }
+        )
         for k, pid in enumerate(rng.sample(range(n), min(n, rng.choice([2, 2, 3])))):
-            parties.append({
-                "id": first_party + len(parties), "agreement_id": aid,
-                "partner_id": first_partner + pid, "role": "host" if k == 0 else "party",
-            })
+            parties.append(
+                {
+                    "id": first_party + len(parties),
+                    "agreement_id": aid,
+                    "partner_id": first_partner + pid,
+                    "role": "host" if k == 0 else "party",
+                }
+            )
     _bulk(Agreement.__table__, agreements)
     _bulk(AgreementParty.__table__, parties)
 
@@ -351,24 +577,51 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
         prid = first_project + i
         start = date(2017, 1, 1) + timedelta(days=rng.randrange(3000))
         name = f"{rng.choice(FIELDS)[0]} programme {prid}"
-        projects.append({
-            "id": prid, "name": name, "status": rng.choice(
-                ["planned", "active", "active", "on_hold", "completed", "cancelled"]),
-            "start_date": start, "start_sort": start, "sort_name": name.casefold(),
-            "search_text": search_blob([name]), "created_at": now, "updated_at": now,
-            "version_id": 1,
-        })
-        links.append({"project_id": prid, "agreement_id": first_agreement + rng.randrange(
-            len(agreements))})
-        project_partners.append({"id": first_pp + i, "project_id": prid,
-                                 "partner_id": first_partner + rng.randrange(n), "role": "lead"})
+        projects.append(
+            {
+                "id": prid,
+                "name": name,
+                "status": rng.choice(
+                    ["planned", "active", "active", "on_hold", "completed", "cancelled"]
+                ),
+                "start_date": start,
+                "start_sort": start,
+                "sort_name": name.casefold(),
+                "search_text": search_blob([name]),
+                "created_at": now,
+                "updated_at": now,
+                "version_id": 1,
+            }
+        )
+        links.append(
+            {"project_id": prid, "agreement_id": first_agreement + rng.randrange(len(agreements))}
+        )
+        project_partners.append(
+            {
+                "id": first_pp + i,
+                "project_id": prid,
+                "partner_id": first_partner + rng.randrange(n),
+                "role": "lead",
+            }
+        )
     _bulk(Project.__table__, projects)
     _bulk(project_agreement, links)
     _bulk(ProjectPartner.__table__, project_partners)
-    _reset_sequences("partner", "contact", "position", "agreement", "agreement_party",
-                     "project", "project_partner")
-    return {"partners": len(partners), "contacts": len(contacts), "agreements": len(agreements),
-            "projects": len(projects)}
+    _reset_sequences(
+        "partner",
+        "contact",
+        "position",
+        "agreement",
+        "agreement_party",
+        "project",
+        "project_partner",
+    )
+    return {
+        "partners": len(partners),
+        "contacts": len(contacts),
+        "agreements": len(agreements),
+        "projects": len(projects),
+    }
 
 
 __all__ = ["add_synthetic", "ensure_indicator_kinds", "load_story", "normalize", "story_loaded"]

@@ -1,6 +1,6 @@
 """The navigation bar: only what exists, and only what the user may open."""
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -13,20 +13,30 @@ NAV = [
     ("contacts.index", _l("Contacts")),
     ("agreements.index", _l("Agreements")),
     ("projects.index", _l("Projects")),
+    ("activities.index", _l("Activities")),
+    ("activities.follow_ups", _l("Follow-ups")),
     ("admin.users", _l("Users")),
+    ("admin.audit_log", _l("Audit log")),
 ]
 
 ROLE_LABELS = {"staff": _l("Staff"), "manager": _l("Manager"), "admin": _l("Admin")}
 
 
 def nav_items():
+    """(endpoint, label, active) for each entry the user may open."""
     items = []
+    current = request.endpoint or ""
+    exact = any(endpoint == current for endpoint, _ in NAV)
     for endpoint, label in NAV:
         if endpoint not in current_app.view_functions:
             continue
         level = access_for(endpoint)
         if level and may_access(current_user, level):
-            items.append((endpoint, label))
+            same_area = (
+                endpoint.endswith(".index") and current.split(".")[0] == endpoint.split(".")[0]
+            )
+            active = endpoint == current or (not exact and same_area)
+            items.append((endpoint, label, active))
     return items
 
 

@@ -96,6 +96,31 @@ PROJECT_ROLES = {
     "participant": _l("Participant"),
 }
 
+ACTIVITY_KINDS = {
+    "meeting": _l("Meeting"),
+    "call": _l("Call"),
+    "email": _l("Email"),
+    "visit": _l("Visit"),
+    "event": _l("Event"),
+    "note": _l("Note"),
+}
+
+ATTENDEE_ROLES = {
+    "presided": _l("Presided"),
+    "spoke": _l("Spoke"),
+    "attended": _l("Attended"),
+    "signed": _l("Signed"),
+}
+
+RECORD_KINDS = {
+    "partner": _l("Partner"),
+    "contact": _l("Contact"),
+    "agreement": _l("Agreement"),
+    "project": _l("Project"),
+    "activity": _l("Activity"),
+    "follow_up": _l("Follow-up"),
+}
+
 CURRENCIES = ("CNY", "GBP", "USD", "EUR", "HKD", "JPY", "SGD", "CHF", "AUD", "CAD")
 
 
@@ -157,6 +182,9 @@ VOCABULARIES = {
     "amendment_kinds": AMENDMENT_KINDS,
     "project_statuses": PROJECT_STATUSES,
     "project_roles": PROJECT_ROLES,
+    "activity_kinds": ACTIVITY_KINDS,
+    "attendee_roles": ATTENDEE_ROLES,
+    "record_kinds": RECORD_KINDS,
 }
 
 

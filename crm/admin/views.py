@@ -10,6 +10,7 @@ from crm.auth.models import User
 from crm.db import db
 from crm.forms import EmptyForm
 from crm.security import requires
+from crm.vocab import RECORD_KINDS, choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -106,3 +107,30 @@ def reactivate(user_id: int):
         db.session.commit()
         flash(_("%(name)s is active again.", name=user.name), "success")
     return redirect(url_for("admin.users"))
+
+
+RECORD_ENDPOINTS = {
+    "partner": ("partners.detail", "partner_id"),
+    "contact": ("contacts.detail", "contact_id"),
+    "agreement": ("agreements.detail", "agreement_id"),
+    "project": ("projects.detail", "project_id"),
+    "activity": ("activities.detail", "activity_id"),
+    "follow_up": ("activities.edit_follow_up", "follow_up_id"),
+}
+
+
+@bp.route("/audit")
+@requires("admin")
+def audit_log():
+    """Every change to every record, filterable by user, record kind and date."""
+    from crm.audit.queries import audit_page
+
+    page = audit_page()
+    users_list = db.session.execute(select(User.id, User.name).order_by(User.name)).all()
+    return render_template(
+        "admin/audit_log.html",
+        page=page,
+        users=users_list,
+        kinds=choices(RECORD_KINDS),
+        record_endpoints=RECORD_ENDPOINTS,
+    )

@@ -16,6 +16,7 @@ class Contact(RecordMixin, db.Model):
     """A person: an official, a professor, a company director."""
 
     __tablename__ = "contact"
+    __audit_type__ = "contact"
     __table_args__ = (
         Index("ix_contact_sort_name_id", "sort_name", "id"),
         Index("ix_contact_updated_at_id", "updated_at", "id"),
@@ -57,6 +58,7 @@ class Position(db.Model):
     """A post a contact holds (or held) at an organisation; several may run at once."""
 
     __tablename__ = "position"
+    __audit_parent__ = ("contact", "positions")
     __table_args__ = (
         CheckConstraint(
             "end_date IS NULL OR start_date IS NULL OR end_date >= start_date",
@@ -75,6 +77,14 @@ class Position(db.Model):
 
     contact: Mapped[Contact] = relationship(back_populates="positions")
     partner = relationship("Partner")
+
+    def audit_label(self) -> str:
+        from crm.db import db
+        from crm.partners.models import Partner
+
+        partner = self.partner or db.session.get(Partner, self.partner_id)
+        dates = f"{self.start_date or ''}–{self.end_date or ''}"
+        return f"{self.title} · {partner.name_en if partner else self.partner_id} ({dates})"
 
     def is_current(self, today: date | None = None) -> bool:
         today = today or date.today()

@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from crm import crud
+from crm.activities.timeline import timeline
 from crm.contacts import queries
 from crm.contacts.forms import ContactForm
 from crm.contacts.models import Contact, Position
@@ -50,6 +51,9 @@ def detail(contact_id: int):
     return render_template(
         "contacts/detail.html",
         **data,
+        tl=timeline("contact", contact_id, request.args),
+        record_kind="contact",
+        record_id=contact_id,
         action_form=EmptyForm(),
         may_archive=can_archive(current_user, contact),
         may_restore=can_restore(current_user, contact),

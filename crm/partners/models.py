@@ -35,6 +35,9 @@ partner_tag = Table(
 class Tag(db.Model):
     """A sector tag (advanced manufacturing, biomedicine, education ...)."""
 
+    def audit_label(self) -> str:
+        return self.name
+
     __tablename__ = "tag"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +48,7 @@ class Partner(RecordMixin, db.Model):
     """An organisation: government body, company, university, education group ..."""
 
     __tablename__ = "partner"
+    __audit_type__ = "partner"
     __table_args__ = (
         CheckConstraint(check_in("kind", PARTNER_KINDS), name="kind_known"),
         CheckConstraint(check_in("status", PARTNER_STATUSES), name="status_known"),
@@ -113,6 +117,7 @@ class PartnerName(db.Model):
     """Another name of a partner: abbreviation, translation, alias or former name."""
 
     __tablename__ = "partner_name"
+    __audit_parent__ = ("partner", "other_names")
     __table_args__ = (
         CheckConstraint(check_in("kind", NAME_KINDS), name="kind_known"),
         UniqueConstraint("partner_id", "name"),
@@ -127,11 +132,15 @@ class PartnerName(db.Model):
 
     partner: Mapped[Partner] = relationship(back_populates="other_names")
 
+    def audit_label(self) -> str:
+        return f"{self.name} ({self.kind})"
+
 
 class KeyFigure(db.Model):
     """A figure about a partner: population 140,000; output 42.8 billion yuan in 2019."""
 
     __tablename__ = "key_figure"
+    __audit_parent__ = ("partner", "figures")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(
@@ -143,3 +152,9 @@ class KeyFigure(db.Model):
     year: Mapped[int | None] = mapped_column(Integer)
 
     partner: Mapped[Partner] = relationship(back_populates="figures")
+
+    def audit_label(self) -> str:
+        value = format(self.value.normalize(), "f") if self.value is not None else ""
+        return " ".join(
+            str(x) for x in (self.label, value, self.unit or "", self.year or "")
+        ).strip()

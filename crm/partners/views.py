@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from crm import crud
+from crm.activities.timeline import timeline
 from crm.forms import EmptyForm
 from crm.partners import queries
 from crm.partners.forms import PartnerForm
@@ -53,6 +54,9 @@ def detail(partner_id: int):
     return render_template(
         "partners/detail.html",
         **data,
+        tl=timeline("partner", partner_id, request.args),
+        record_kind="partner",
+        record_id=partner_id,
         action_form=EmptyForm(),
         may_archive=can_archive(current_user, partner),
         may_restore=can_restore(current_user, partner),

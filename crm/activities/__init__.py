@@ -1,0 +1,1 @@
+"""Activities (meetings, calls, visits, ceremonies, notes) and follow-ups."""
