@@ -97,16 +97,22 @@ def _activity(title, kind, location, *, summary, attendees, links):
     from crm.activities.models import LINK_CLASSES, Activity, ActivityAttendee
 
     activity = Activity(
-        title=title, kind=kind, location=location, summary=summary, timezone="Asia/Shanghai",
-        occurred_at=datetime.combine(STORY_DAY, datetime.min.time().replace(hour=9),
-                                     tzinfo=ZoneInfo("Asia/Shanghai")),
+        title=title,
+        kind=kind,
+        location=location,
+        summary=summary,
+        timezone="Asia/Shanghai",
+        occurred_at=datetime.combine(
+            STORY_DAY, datetime.min.time().replace(hour=9), tzinfo=ZoneInfo("Asia/Shanghai")
+        ),
     )
     for contact, role in attendees:
         activity.attendees.append(ActivityAttendee(contact=contact, role=role))
     for kind_name, records in links.items():
         for record in records:
-            activity.links(kind_name).append(LINK_CLASSES[kind_name](
-                **{kind_name: record}, occurred_at=activity.occurred_at))
+            activity.links(kind_name).append(
+                LINK_CLASSES[kind_name](**{kind_name: record}, occurred_at=activity.occurred_at)
+            )
     activity.refresh_derived()
     activity.stamp(None)
     db.session.add(activity)
@@ -330,25 +336,33 @@ def load_story() -> dict[str, object]:
 
     hall = "Taizhou Hall, Fenghuang Mountain, Taizhou"
     meeting = _activity(
-        "Taizhou Talent New Deal 2.0 Promotion Meeting", "event", hall,
+        "Taizhou Talent New Deal 2.0 Promotion Meeting",
+        "event",
+        hall,
         summary='The plan "young talents gather in Taizhou" was released: five actions, ten '
         "new policies, one hundred recruitment drives, one thousand enterprises linked, one "
         "hundred thousand positions.",
-        attendees=[(people["lu"], "presided"), (people["zhao"], "attended"),
-                   (people["wang"], "attended"), (people["ke"], "attended")],
+        attendees=[
+            (people["lu"], "presided"),
+            (people["zhao"], "attended"),
+            (people["wang"], "attended"),
+            (people["ke"], "attended"),
+        ],
         links={"partner": [taizhou, org_dept, bay], "project": [talent]},
     )
     ceremony = _activity(
-        "Signing ceremony of the city's talent projects", "event", hall,
+        "Signing ceremony of the city's talent projects",
+        "event",
+        hall,
         summary="The Management Committee of Taizhou Bay New Area, UKIIC and Sino-British "
         "Ekoo signed the cooperation agreement on the Sino-British Innovation Center.",
         attendees=[(people["liu"], "attended")],
-        links={"partner": [bay, ukiic, ekoo], "agreement": [centre_agreement],
-               "project": [centre]},
+        links={"partner": [bay, ukiic, ekoo], "agreement": [centre_agreement], "project": [centre]},
     )
     db.session.flush()
     return {
-        "meeting": meeting, "ceremony": ceremony,
+        "meeting": meeting,
+        "ceremony": ceremony,
         "ukiic": ukiic,
         "bay": bay,
         "ekoo": ekoo,
@@ -607,6 +621,17 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
     _bulk(Project.__table__, projects)
     _bulk(project_agreement, links)
     _bulk(ProjectPartner.__table__, project_partners)
+    # These rows bypassed the ORM, so the audit trail is written for them explicitly.
+    from crm.audit.trail import record_bulk
+
+    source = {"source": ["", "demo --scale"]}
+    for record_type, rows in (
+        ("partner", partners),
+        ("contact", contacts),
+        ("agreement", agreements),
+        ("project", projects),
+    ):
+        record_bulk(db.session, "create", record_type, [(r["id"], source) for r in rows])
     _reset_sequences(
         "partner",
         "contact",

@@ -227,7 +227,7 @@ class RowForm(Form):
         for name in self.key_fields:
             field = self[name]
             if field.type == "RecordPicker":
-                if field.data is not None or field.typed_label:
+                if field.data is not None or field.typed_label or getattr(field, "raw_id", ""):
                     return False
             elif _has_input(field):
                 return False

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from flask import current_app, request
 from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import literal as sa_literal
 
 from crm.db import db
 
@@ -149,7 +150,10 @@ def paginate(
     backwards = bool(before and cursor_values)
     forward_desc = desc != backwards
     if cursor_values:
-        literal = tuple_(*cursor_values)
+        # Typed literals, so each value is bound as its column stores it (UTC text on SQLite).
+        literal = tuple_(
+            *[sa_literal(v, type_=c.type) for v, c in zip(cursor_values, columns, strict=True)]
+        )
         query = query.where(key < literal if forward_desc else key > literal)
     order = [c.desc() if forward_desc else c.asc() for c in columns]
     rows = list(db.session.scalars(query.order_by(*order).limit(page_size + 1)).unique())

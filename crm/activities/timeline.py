@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, literal, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from crm.activities.models import LINK_TABLES, Activity, ActivityAttendee, FollowUp
@@ -90,7 +90,7 @@ def _before(ts_col, id_col, rank: int, cursor):
         return ts_col <= c_ts
     if rank > c_rank:
         return ts_col < c_ts
-    return tuple_(ts_col, id_col) < tuple_(c_ts, c_id)
+    return tuple_(ts_col, id_col) < tuple_(literal(c_ts, type_=ts_col.type), literal(c_id))
 
 
 def _before_day(day_col, id_col, rank: int, cursor):

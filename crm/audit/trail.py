@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import has_request_context
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from crm.audit.models import AuditEntry
@@ -119,7 +119,10 @@ def _column_changes(session, obj, creating: bool) -> dict:
         else:
             if not history.has_changes():
                 continue
-            old = history.deleted[0] if history.deleted else None
+            if history.deleted:
+                old = history.deleted[0]
+            else:
+                old = session.info.get("audit_old", {}).get(id(obj), {}).get(key)
             new = history.added[0] if history.added else None
             if old == new:
                 continue
@@ -163,11 +166,43 @@ def _owner(obj):
     return parent, field
 
 
+def _remember_unloaded_old_values(session) -> None:
+    """A column set while expired (after a commit) has no old value in its history; read
+    the stored row once so the entry can still say what it was."""
+    old = session.info.setdefault("audit_old", {})
+    for obj in session.dirty:
+        if not (hasattr(obj, "__audit_type__") or hasattr(obj, "__audit_parent__")):
+            continue
+        state = inspect(obj)
+        missing = [
+            attr
+            for attr in state.mapper.column_attrs
+            if attr.key not in IGNORED
+            and state.attrs[attr.key].history.added
+            and not state.attrs[attr.key].history.deleted
+            and state.committed_state.get(attr.key, None) is not None
+        ]
+        if not missing or state.identity is None:
+            continue
+        row = session.execute(
+            select(*[attr.columns[0] for attr in missing]).where(
+                *[
+                    col == value
+                    for col, value in zip(state.mapper.primary_key, state.identity, strict=True)
+                ]
+            )
+        ).first()
+        if row is not None:
+            old[id(obj)] = {attr.key: value for attr, value in zip(missing, row, strict=True)}
+
+
 def _touch_parents(session, flush_context, instances):
     """Before a flush: a record whose links change gets a new version (stale-edit check)."""
     for obj in list(session.deleted) + list(session.dirty):
         if isinstance(obj, AuditEntry):
             raise RuntimeError("audit entries are append-only")
+    with session.no_autoflush:
+        _remember_unloaded_old_values(session)
     with session.no_autoflush:
         for obj in list(session.new) + list(session.dirty) + list(session.deleted):
             if not hasattr(obj, "__audit_parent__"):
@@ -281,6 +316,7 @@ def _collect(session, flush_context):
 def _write_pending(session):
     """Before commit: flush, then write one entry per changed record, in this transaction."""
     session.flush()
+    session.info.pop("audit_old", None)
     entries = session.info.pop("audit_pending", None)
     if not entries:
         return
@@ -334,6 +370,7 @@ def record_bulk(
 def _discard_pending(session, previous_transaction=None):
     """A rolled-back change leaves no entry behind."""
     session.info.pop("audit_pending", None)
+    session.info.pop("audit_old", None)
 
 
 def install() -> None:
