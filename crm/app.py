@@ -111,7 +111,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     if is_sqlite(app):
         with app.app_context():
-            configure_sqlite(db.engine)
+            configure_sqlite(db.engine, app.config["SQLITE_IMMEDIATE_OUTSIDE_REQUESTS"])
 
 
 @login_manager.user_loader

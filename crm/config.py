@@ -25,6 +25,7 @@ class Defaults:
     SQLALCHEMY_DATABASE_URI = None  # SQLite under instance/ when not configured
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     AUTO_UPGRADE = True  # SQLite upgrades its schema on start; PostgreSQL never does
+    SQLITE_IMMEDIATE_OUTSIDE_REQUESTS = True  # CLI writes take the lock up front
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

@@ -65,13 +65,14 @@ class TimestampMixin:
     )
 
 
-def configure_sqlite(engine: Engine) -> None:
+def configure_sqlite(engine: Engine, immediate_outside_requests: bool = True) -> None:
     """Foreign keys, WAL and a busy timeout on every connection; writes take the lock up front.
 
     pysqlite's own transaction handling is turned off so that SQLAlchemy's BEGIN is the one
     sent: BEGIN IMMEDIATE for anything that may write (non-GET requests, CLI commands), so
     a second worker waits for the lock (busy_timeout) instead of failing mid-transaction
-    with "database is locked".
+    with "database is locked". Browser tests, whose test thread only reads while the
+    served app writes, turn the CLI default off with SQLITE_IMMEDIATE_OUTSIDE_REQUESTS.
     """
 
     @event.listens_for(engine, "connect")
@@ -87,5 +88,8 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+        if has_request_context():
+            reading = request.method in ("GET", "HEAD", "OPTIONS")
+        else:
+            reading = not immediate_outside_requests
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

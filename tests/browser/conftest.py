@@ -46,6 +46,18 @@ def chromium_executable():
 
 
 @pytest.fixture
+def app(make_app):
+    """The test thread only reads (or writes between page actions) while the served app
+    writes, so its transactions must not take SQLite's write lock up front."""
+    from crm.db import db
+
+    app = make_app(SQLITE_IMMEDIATE_OUTSIDE_REQUESTS=False)
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
 def live_server(app):
     """Serve the test app on a free loopback port in a background thread."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -94,3 +106,33 @@ def browser_page(chromium_executable, live_server):
         yield page
         context.close()
         browser.close()
+
+
+@pytest.fixture
+def signed_in_page(app, browser_page):
+    """A browser page signed in (through the form) as a fresh admin."""
+    from crm.db import db
+    from tests.factories import PASSWORD, make_user
+
+    user = make_user(role="admin", email="liu.xian@ukiic.example", name="Liu Xian")
+    db.session.commit()
+    page = browser_page
+    page.goto("/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+    page.user = user
+    db.session.commit()  # end the test thread's read transaction before the test writes
+    return page
+
+
+def pick(page, field_id: str, text: str, choose: str | None = None):
+    """Type into a record picker and choose the result containing `choose` (or the first)."""
+    box = page.locator(f"#{field_id}__label")
+    box.fill(text)
+    results = page.locator(f"#{field_id}__label ~ .picker-results button")
+    if choose:
+        results.filter(has_text=choose).first.click()
+    else:
+        results.first.click()
