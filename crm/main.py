@@ -1,13 +1,88 @@
-"""The home page."""
+"""The home page: what the signed-in person is responsible for and what comes due."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
 
 from flask import Blueprint, render_template
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
+from crm.db import db
 from crm.security import requires
 
 bp = Blueprint("main", __name__)
+
+SOON = timedelta(days=90)
+
+
+def home_data(user, today: date | None = None) -> dict:
+    """A fixed handful of queries, each limited, whatever the size of the data."""
+    from crm.activities.models import Activity, ActivityPartner
+    from crm.activities.queries import follow_ups_for
+    from crm.agreements.models import Agreement
+    from crm.partners.models import Partner
+    from crm.projects.models import Milestone, Project
+
+    today = today or date.today()
+    follow_ups, _done = follow_ups_for(user.id, show_done=False, limit=10)
+    partners = db.session.scalars(
+        select(Partner)
+        .where(Partner.owner_id == user.id, Partner.archived_at.is_(None))
+        .order_by(Partner.updated_at.desc(), Partner.id.desc())
+        .limit(10)
+    ).all()
+    # Agreements whose term ends within the window plus the longest notice anyone gives.
+    candidates = db.session.scalars(
+        select(Agreement)
+        .where(
+            Agreement.owner_id == user.id,
+            Agreement.archived_at.is_(None),
+            Agreement.stage == "signed",
+            Agreement.expires_on.is_not(None),
+            Agreement.expires_on <= today + SOON + timedelta(days=3650),
+        )
+        .order_by(Agreement.expires_on)
+        .limit(200)
+    ).all()
+    coming_due = []
+    for agreement in candidates:
+        end, notice = agreement.current_term_end(today), agreement.notice_deadline(today)
+        soonest = min(d for d in (end, notice) if d is not None)
+        if today <= soonest <= today + SOON or (notice and today <= notice <= today + SOON):
+            coming_due.append((agreement, notice, end))
+    milestones = db.session.scalars(
+        select(Milestone)
+        .join(Milestone.project)
+        .where(
+            Project.owner_id == user.id,
+            Project.archived_at.is_(None),
+            Milestone.done_on.is_(None),
+            Milestone.due_on <= today + timedelta(days=30),
+        )
+        .options(joinedload(Milestone.project))
+        .order_by(Milestone.due_on, Milestone.id)
+        .limit(10)
+    ).all()
+    logged = db.session.scalars(
+        select(Activity)
+        .where(Activity.owner_id == user.id, Activity.archived_at.is_(None))
+        .options(selectinload(Activity.partner_links).joinedload(ActivityPartner.partner))
+        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+        .limit(10)
+    ).all()
+    return {
+        "follow_ups": follow_ups,
+        "my_partners": partners,
+        "coming_due": coming_due[:10],
+        "milestones": milestones,
+        "logged": logged,
+        "today": today,
+    }
 
 
 @bp.route("/")
 @requires("staff")
 def index():
-    return render_template("main/index.html")
+    return render_template("main/index.html", **home_data(current_user))
