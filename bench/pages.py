@@ -28,9 +28,15 @@ def build(url: str, scale: int, fresh: bool):
     from crm.demo import add_synthetic, load_story
     from tests.factories import make_user
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
-                      "INSTANCE_PATH": str(OUT / "instance"), "SECRET_KEY": "bench" * 10,
-                      "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "INSTANCE_PATH": str(OUT / "instance"),
+            "SECRET_KEY": "bench" * 10,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     with app.app_context():
         from crm.partners.models import Partner
 
@@ -49,8 +55,10 @@ def build(url: str, scale: int, fresh: bool):
             started = time.perf_counter()
             add_synthetic(scale)
             db.session.commit()
-            print(f"  built {scale:,} partners in {time.perf_counter() - started:.1f}s",
-                  file=sys.stderr)
+            print(
+                f"  built {scale:,} partners in {time.perf_counter() - started:.1f}s",
+                file=sys.stderr,
+            )
         if db.engine.dialect.name == "sqlite":
             with db.engine.connect() as conn:
                 conn.exec_driver_sql("ANALYZE")
@@ -178,8 +186,9 @@ def main():
             u = make_url(url)
             admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
-                if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname=:n"),
-                                    {"n": u.database}).scalar():
+                if not conn.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname=:n"), {"n": u.database}
+                ).scalar():
                     conn.execute(text(f'CREATE DATABASE "{u.database}"'))
             admin.dispose()
         print(f"preparing {scale:,} partners ({url.split(':')[0]})", file=sys.stderr)
@@ -187,8 +196,10 @@ def main():
     clients = {s: client_for(a) for s, a in apps.items()}
     small_pages, large_pages = pages(apps[args.small]), pages(apps[args.large])
 
-    header = (f"{'page':34} {'1k ms':>8} {'large ms':>9} {'large/1k':>9} {'bare ms':>8} "
-              f"{'page/bare':>9} {'SQL':>7}")
+    header = (
+        f"{'page':34} {'1k ms':>8} {'large ms':>9} {'large/1k':>9} {'bare ms':>8} "
+        f"{'page/bare':>9} {'SQL':>7}"
+    )
     print(f"\n{args.small:,} vs {args.large:,} partners, median of {args.runs} runs\n")
     print(header)
     print("-" * len(header))
@@ -201,15 +212,21 @@ def main():
             t_large.append(time_page(clients[args.large], large_url, args.runs // 3 + 1))
         small_ms, large_ms = min(t_small) * 1000, min(t_large) * 1000
         bare_ms = time_bare(apps[args.large], clients[args.large], large_url, args.runs) * 1000
-        sql = (count_statements(apps[args.small], clients[args.small], small_url),
-               count_statements(apps[args.large], clients[args.large], large_url))
+        sql = (
+            count_statements(apps[args.small], clients[args.small], small_url),
+            count_statements(apps[args.large], clients[args.large], large_url),
+        )
         ratio, vs_bare = large_ms / small_ms, large_ms / bare_ms
         worst_scale, worst_bare = max(worst_scale, ratio), max(worst_bare, vs_bare)
         sql_text = f"{sql[0]}" if sql[0] == sql[1] else f"{sql[0]}/{sql[1]}"
-        print(f"{label:34} {small_ms:8.1f} {large_ms:9.1f} {ratio:9.2f} {bare_ms:8.1f} "
-              f"{vs_bare:9.2f} {sql_text:>7}")
-    print(f"\nworst large/small: {worst_scale:.2f} (goal <= 1.5); "
-          f"worst page/bare: {worst_bare:.2f} (goal <= 3)")
+        print(
+            f"{label:34} {small_ms:8.1f} {large_ms:9.1f} {ratio:9.2f} {bare_ms:8.1f} "
+            f"{vs_bare:9.2f} {sql_text:>7}"
+        )
+    print(
+        f"\nworst large/small: {worst_scale:.2f} (goal <= 1.5); "
+        f"worst page/bare: {worst_bare:.2f} (goal <= 3)"
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,14 @@ def build(url, many):
     from crm.partners.models import Partner
     from tests.factories import make_partner, make_user
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
-                      "INSTANCE_PATH": str(OUT / "instance"), "SECRET_KEY": "bench" * 10})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "INSTANCE_PATH": str(OUT / "instance"),
+            "SECRET_KEY": "bench" * 10,
+        }
+    )
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -40,11 +46,22 @@ def build(url, many):
             rows, links = [], []
             for i in range(n):
                 when = start + timedelta(hours=i)
-                rows.append({"id": first + i, "kind": "meeting", "title": f"Meeting {i}",
-                             "occurred_at": when, "timezone": "UTC", "search_text": "",
-                             "created_at": when, "updated_at": when, "version_id": 1})
-                links.append({"activity_id": first + i, "partner_id": partner.id,
-                              "occurred_at": when})
+                rows.append(
+                    {
+                        "id": first + i,
+                        "kind": "meeting",
+                        "title": f"Meeting {i}",
+                        "occurred_at": when,
+                        "timezone": "UTC",
+                        "search_text": "",
+                        "created_at": when,
+                        "updated_at": when,
+                        "version_id": 1,
+                    }
+                )
+                links.append(
+                    {"activity_id": first + i, "partner_id": partner.id, "occurred_at": when}
+                )
             db.session.execute(insert(Activity.__table__), rows)
             db.session.execute(insert(activity_partner), links)
         db.session.commit()

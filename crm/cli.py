@@ -156,9 +156,13 @@ def check_deploy():
 
 
 @click.command("demo")
-@click.option("--scale", type=click.IntRange(min=1), default=None,
-              help="Add this many synthetic partners (with proportional contacts, agreements "
-              "and projects) instead of the seed story.")
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Add this many synthetic partners (with proportional contacts, agreements "
+    "and projects) instead of the seed story.",
+)
 def demo(scale):
     """Load the seed story as real records (or, with --scale N, synthetic bulk data)."""
     import time
@@ -177,8 +181,9 @@ def demo(scale):
         return
     demo_data.load_story()
     db.session.commit()
-    click.echo("loaded the seed story: UKIIC, Taizhou bodies and officials, two agreements, "
-               "two projects")
+    click.echo(
+        "loaded the seed story: UKIIC, Taizhou bodies and officials, two agreements, two projects"
+    )
 
 
 def register(app: Flask) -> None:

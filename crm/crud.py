@@ -19,7 +19,22 @@ from crm.vocab import options
 LOOKUP_LIMIT = 15
 
 
+def record_from_arg(model, raw):
+    """The live (not archived) record whose id is in a URL argument, or None."""
+    from crm.listing import parse_id
+
+    try:
+        record = db.session.get(model, parse_id(raw))
+    except (TypeError, ValueError):
+        return None
+    return None if record is None or getattr(record, "is_archived", False) else record
+
+
 def load_or_404(model, record_id: int, *options):
+    from crm.listing import MAX_ID
+
+    if not 0 < record_id <= MAX_ID:
+        abort(404)
     record = db.session.scalar(select(model).where(model.id == record_id).options(*options))
     if record is None:
         abort(404)

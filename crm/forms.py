@@ -64,6 +64,8 @@ class RecordPicker(Field):
         if raw:
             try:
                 self.data = int(raw)
+                if not 0 < self.data < 2**31:
+                    raise ValueError(raw)
             except ValueError:
                 self.data = None
                 raise ValueError(_l("Pick a record from the list.")) from None
@@ -161,10 +163,18 @@ def country_field():
     )
 
 
+def no_control_characters(form, field):
+    """Refuse NUL and other control characters (PostgreSQL cannot even store NUL)."""
+    if isinstance(field.data, str) and any(
+        ord(ch) < 32 and ch not in "\t\n\r" for ch in field.data
+    ):
+        raise ValidationError(_l("Remove the invisible control characters from this text."))
+
+
 def text_field(label, max_length, required=False, validators_extra=(), **kwargs):
     """A stripped text field with a length limit; empty input becomes None."""
     validators = [DataRequired()] if required else [Optional()]
-    validators.append(Length(max=max_length))
+    validators += [Length(max=max_length), no_control_characters]
     validators.extend(validators_extra)
     return StringField(label, validators=validators, filters=[strip_or_none], **kwargs)
 
@@ -246,11 +256,27 @@ class RowForm(Form):
         return super().validate(extra_validators)
 
 
+def super_indices(prefix: str, formdata, separator: str):
+    """Row indices in submitted keys such as "parties-3-partner" (ASCII digits only)."""
+    offset = len(prefix) + 1
+    for key in formdata:
+        if key.startswith(prefix):
+            part = key[offset:].split(separator, 1)[0]
+            if part.isascii() and part.isdigit() and len(part) < 7:
+                yield int(part)
+
+
 class Rows(FieldList):
     """Repeated rows of a RowForm, with a blank template row for the "add" button."""
 
-    def __init__(self, row_form, label=None, min_entries=1, **kwargs):
-        super().__init__(FormField(row_form), label, min_entries=min_entries, **kwargs)
+    def __init__(self, row_form, label=None, min_entries=1, max_entries=500, **kwargs):
+        super().__init__(
+            FormField(row_form), label, min_entries=min_entries, max_entries=max_entries, **kwargs
+        )
+
+    def _extract_indices(self, prefix, formdata):
+        # Only ASCII digits: str.isdigit() also accepts "²", which int() then refuses.
+        yield from super_indices(prefix, formdata, self._field_separator)
 
     @property
     def template_row(self):

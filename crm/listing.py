@@ -89,6 +89,37 @@ def _decode(cursor: str) -> list:
     return [typed(v) for v in values]
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
+
+def parse_id(value) -> int:
+    """An id from the URL; anything that cannot be an id raises ValueError."""
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(value)
+    return number
+
+
+def _fits(value, column) -> bool:
+    """Whether a cursor value has the type its column stores (a hand-made cursor may not)."""
+    column_type = getattr(column.type, "impl_instance", column.type)
+    try:
+        python_type = column_type.python_type
+    except NotImplementedError:
+        python_type = None
+    if python_type is datetime:
+        return isinstance(value, datetime) and value.tzinfo is not None
+    if python_type is date:
+        return isinstance(value, date) and not isinstance(value, datetime)
+    if python_type is int:
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_ID
+    if python_type is str:
+        return isinstance(value, str) and "\x00" not in value and len(value) <= 1000
+    if python_type is Decimal:
+        return isinstance(value, Decimal) and value.is_finite()
+    return isinstance(value, str | int | float)
+
+
 def _sort_values(row, columns) -> list:
     return [getattr(row, col.key) for col in columns]
 
@@ -134,9 +165,11 @@ def paginate(
         if raw:
             try:
                 cursor_values = _decode(raw)
-                if len(cursor_values) != len(columns):
+                if len(cursor_values) != len(columns) or not all(
+                    _fits(v, c) for v, c in zip(cursor_values, columns, strict=True)
+                ):
                     raise ValueError("cursor")
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, ArithmeticError):
                 cursor_values, after, before = None, None, None
             break
 
@@ -194,8 +227,10 @@ def choice_filter(column, vocabulary) -> Callable[[Select, list], Select]:
 
 
 def int_filter(column) -> Callable[[Select, str], Select]:
+    """A filter on an id; values that cannot be an id raise (shown as ignored)."""
+
     def apply(query, value):
-        return query.where(column == int(value))
+        return query.where(column == parse_id(value))
 
     return apply
 

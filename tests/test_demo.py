@@ -26,11 +26,11 @@ def test_story_loads_once_and_fits_the_records(app):
     assert count(Partner) == partners
 
     # The company the article names twice is one partner with its other translation.
-    ekoo = db.session.scalars(
-        select(Partner).where(Partner.search_text.like("%ekoo%"))).all()
+    ekoo = db.session.scalars(select(Partner).where(Partner.search_text.like("%ekoo%"))).all()
     assert len(ekoo) == 1
     assert "Sino-British arts library network technology (shenzhen) co., LTD." in [
-        n.name for n in ekoo[0].other_names]
+        n.name for n in ekoo[0].other_names
+    ]
     assert db.session.scalar(select(Partner).where(Partner.is_own.is_(True))).name_en == "UKIIC"
 
     lu = db.session.scalar(select(Contact).where(Contact.name == "Lu Hongju"))
@@ -39,7 +39,9 @@ def test_story_loads_once_and_fits_the_records(app):
     three = db.session.scalar(select(Agreement).where(Agreement.stage == "signed"))
     assert len(three.parties) == 3
     assert {p.partner.name_en for p in three.parties} >= {
-        "UKIIC", "Management Committee of Taizhou Bay New Area"}
+        "UKIIC",
+        "Management Committee of Taizhou Bay New Area",
+    }
 
     bay = db.session.scalar(select(Partner).where(Partner.name_zh == "台州湾新区管理委员会"))
     figures = {f.label: (f.value, f.year) for f in bay.figures}
@@ -52,8 +54,7 @@ def test_story_loads_once_and_fits_the_records(app):
 def test_scale_adds_proportional_records_with_searchable_names(app):
     result = app.test_cli_runner().invoke(args=["demo", "--scale", "300"])
     assert result.exit_code == 0, result.output
-    assert (count(Partner), count(Contact), count(Agreement), count(Project)) == (
-        300, 300, 150, 60)
+    assert (count(Partner), count(Contact), count(Agreement), count(Project)) == (300, 300, 150, 60)
     chinese = db.session.scalar(select(Partner).where(Partner.name_zh.is_not(None)).limit(1))
     assert chinese.search_text.count("|") >= 4  # English, Chinese, spaced and joined pinyin
     # Ids keep working after bulk inserts with explicit ids (PostgreSQL sequences reset).

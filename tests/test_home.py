@@ -15,16 +15,34 @@ def populate(users, n, today):
     for i in range(n):
         mine = make_partner(f"Mine {i}", owner=me)
         make_partner(f"Theirs {i}", owner=other)
-        db.session.add(FollowUp(title=f"Call back {i}", due_on=today - timedelta(days=1),
-                                assignee_id=me.id, partner_id=mine.id))
-        make_agreement(f"Expiring {i}", parties=[(mine, "party")], owner=me, stage="signed",
-                       signed_on=today - timedelta(days=300),
-                       effective_from=today - timedelta(days=300),
-                       expires_on=today + timedelta(days=60), notice_days=30)
+        db.session.add(
+            FollowUp(
+                title=f"Call back {i}",
+                due_on=today - timedelta(days=1),
+                assignee_id=me.id,
+                partner_id=mine.id,
+            )
+        )
+        make_agreement(
+            f"Expiring {i}",
+            parties=[(mine, "party")],
+            owner=me,
+            stage="signed",
+            signed_on=today - timedelta(days=300),
+            effective_from=today - timedelta(days=300),
+            expires_on=today + timedelta(days=60),
+            notice_days=30,
+        )
         project = make_project(f"Project {i}", owner=me)
         project.milestones.append(Milestone(title=f"Milestone {i}", due_on=today))
-        db.session.add(Activity(title=f"Logged {i}", kind="call", owner_id=me.id,
-                                occurred_at=datetime.now(UTC) - timedelta(hours=i)))
+        db.session.add(
+            Activity(
+                title=f"Logged {i}",
+                kind="call",
+                owner_id=me.id,
+                occurred_at=datetime.now(UTC) - timedelta(hours=i),
+            )
+        )
     db.session.commit()
 
 

@@ -18,6 +18,7 @@ from crm.forms import (
     RowForm,
     Rows,
     VersionedForm,
+    no_control_characters,
     strip_or_none,
     text_field,
 )
@@ -81,7 +82,9 @@ class ActivityForm(VersionedForm):
     timezone = SelectField(_l("Time zone"), choices=timezone_choices, default="Asia/Shanghai")
     location = text_field(_l("Location"), 300)
     summary = TextAreaField(
-        _l("Summary"), validators=[Optional(), Length(max=20000)], filters=[strip_or_none]
+        _l("Summary"),
+        validators=[Optional(), Length(max=20000), no_control_characters],
+        filters=[strip_or_none],
     )
     attendees = Rows(AttendeeRow, _l("Attendees"))
     staff = SelectMultipleField(_l("Our staff present"), coerce=int, validators=[Optional()])
@@ -113,7 +116,9 @@ class FollowUpForm(VersionedForm):
     agreement = RecordPicker(_l("Agreement"), model=Agreement, lookup="agreements.lookup")
     project = RecordPicker(_l("Project"), model=Project, lookup="projects.lookup")
     notes = TextAreaField(
-        _l("Notes"), validators=[Optional(), Length(max=20000)], filters=[strip_or_none]
+        _l("Notes"),
+        validators=[Optional(), Length(max=20000), no_control_characters],
+        filters=[strip_or_none],
     )
 
     def validate(self, extra_validators=None):

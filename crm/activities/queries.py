@@ -27,6 +27,7 @@ from crm.listing import (
     hide_archived,
     int_filter,
     paginate,
+    parse_id,
 )
 from crm.text import like_pattern
 from crm.vocab import ACTIVITY_KINDS
@@ -45,7 +46,7 @@ def _linked(kind):
     table = LINK_TABLES[kind]
 
     def apply(query, value):
-        linked = select(table.c.activity_id).where(table.c[f"{kind}_id"] == int(value))
+        linked = select(table.c.activity_id).where(table.c[f"{kind}_id"] == parse_id(value))
         return query.where(Activity.id.in_(linked))
 
     return apply

@@ -31,11 +31,8 @@ def _staff_choices():
 def _prefill_links(form):
     """An activity logged from a record's page is linked to that record already."""
     for kind, (model, _lookup, _label) in PICKERS.items():
-        raw = request.args.get(kind, "")
-        if not raw.isdigit():
-            continue
-        record = db.session.get(model, int(raw))
-        if record is None or record.is_archived:
+        record = crud.record_from_arg(model, request.args.get(kind))
+        if record is None:
             continue
         rows = getattr(form, f"{kind}s")
         row = rows.entries[0].form
@@ -153,7 +150,7 @@ def follow_ups():
     raw = request.args.get("assignee", "")
     if raw == "all":
         assignee_id = None
-    elif raw.isdigit() and len(raw) < 10:
+    elif raw.isdigit() and len(raw) < 10:  # a user id; longer digit strings are not
         assignee_id = int(raw)
     else:
         assignee_id = current_user.id
@@ -180,8 +177,7 @@ def new_follow_up():
     if request.method == "GET":
         form.assignee.data = current_user.id
         for kind, (model, _lookup, _label) in PICKERS.items():
-            raw = request.args.get(kind, "")
-            if raw.isdigit() and (record := db.session.get(model, int(raw))) is not None:
+            if (record := crud.record_from_arg(model, request.args.get(kind))) is not None:
                 getattr(form, kind).data, getattr(form, kind).record = record.id, record
                 break
     if form.validate_on_submit():

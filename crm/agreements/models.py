@@ -31,6 +31,7 @@ class Agreement(RecordMixin, db.Model):
     """A cooperation agreement, MoU, contract ... between two or more organisations."""
 
     __tablename__ = "agreement"
+    __audit_type__ = "agreement"
     __table_args__ = (
         CheckConstraint(check_in("type", AGREEMENT_TYPES), name="type_known"),
         CheckConstraint(check_in("stage", AGREEMENT_STAGES), name="stage_known"),
@@ -89,6 +90,11 @@ class Agreement(RecordMixin, db.Model):
     projects = relationship(
         "Project", secondary="project_agreement", back_populates="agreements", viewonly=True
     )
+
+    @property
+    def display_name(self) -> str:
+        """What pickers and links show: the title, with the Chinese title when there is one."""
+        return f"{self.title} · {self.title_zh}" if self.title_zh else self.title
 
     def state(self, today: date | None = None) -> str:
         """draft, negotiation, terminated; once signed: pending, in_force or expired."""
@@ -151,6 +157,7 @@ class AgreementParty(db.Model):
     """An organisation's place in an agreement: its role and who signed for it."""
 
     __tablename__ = "agreement_party"
+    __audit_parent__ = ("agreement", "parties")
     __table_args__ = (CheckConstraint(check_in("role", PARTY_ROLES), name="role_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,3 +172,17 @@ class AgreementParty(db.Model):
     agreement: Mapped[Agreement] = relationship(back_populates="parties")
     partner = relationship("Partner")
     signatory = relationship("Contact")
+
+    def audit_label(self) -> str:
+        from crm.contacts.models import Contact
+        from crm.partners.models import Partner
+        from crm.vocab import PARTY_ROLES, label
+
+        partner = self.partner or db.session.get(Partner, self.partner_id)
+        text = (
+            f"{partner.name_en if partner else self.partner_id} — {label(PARTY_ROLES, self.role)}"
+        )
+        if self.signatory_id:
+            signatory = self.signatory or db.session.get(Contact, self.signatory_id)
+            text += f" ({signatory.name if signatory else self.signatory_id})"
+        return text

@@ -10,6 +10,7 @@ from crm.forms import (
     RowForm,
     Rows,
     VersionedForm,
+    no_control_characters,
     strip_or_none,
     text_field,
 )
@@ -43,6 +44,8 @@ class ContactForm(VersionedForm):
     phone = text_field(_l("Phone"), 50)
     owner = SelectField(_l("Owner"), coerce=int, validators=[Optional()])
     notes = TextAreaField(
-        _l("Notes"), validators=[Optional(), Length(max=20000)], filters=[strip_or_none]
+        _l("Notes"),
+        validators=[Optional(), Length(max=20000), no_control_characters],
+        filters=[strip_or_none],
     )
     positions = Rows(PositionRow, _l("Positions"))

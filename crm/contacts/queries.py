@@ -8,7 +8,15 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from crm.contacts.models import Contact, Position
 from crm.db import db
-from crm.listing import Filter, Sort, archived_filter, hide_archived, int_filter, paginate
+from crm.listing import (
+    Filter,
+    Sort,
+    archived_filter,
+    hide_archived,
+    int_filter,
+    paginate,
+    parse_id,
+)
 from crm.text import like_pattern
 
 SORTS = {
@@ -23,7 +31,7 @@ def _quick(query, value):
 
 
 def _partner(query, value):
-    held = select(Position.contact_id).where(Position.partner_id == int(value))
+    held = select(Position.contact_id).where(Position.partner_id == parse_id(value))
     return query.where(Contact.id.in_(held))
 
 

@@ -69,9 +69,9 @@ def _form_page(form, contact):
 def create():
     form = ContactForm()
     crud.prepare_owner_field(form, None)
-    if request.method == "GET" and request.args.get("partner", "").isdigit():
-        partner = db.session.get(Partner, int(request.args["partner"]))
-        if partner is not None and not partner.is_archived:
+    if request.method == "GET":
+        partner = crud.record_from_arg(Partner, request.args.get("partner"))
+        if partner is not None:
             form.positions.entries[0].form.partner.data = partner.id
             form.positions.entries[0].form.partner.record = partner
     if form.validate_on_submit():

@@ -11,6 +11,7 @@ from crm.forms import (
     Rows,
     VersionedForm,
     country_field,
+    no_control_characters,
     strip_or_none,
     text_field,
 )
@@ -63,7 +64,9 @@ class PartnerForm(VersionedForm):
     owner = SelectField(_l("Owner"), coerce=int, validators=[Optional()])
     is_own = BooleanField(_l("This is our own organisation (the accelerator)"))
     description = TextAreaField(
-        _l("Description"), validators=[Optional(), Length(max=20000)], filters=[strip_or_none]
+        _l("Description"),
+        validators=[Optional(), Length(max=20000), no_control_characters],
+        filters=[strip_or_none],
     )
     other_names = Rows(OtherNameRow, _l("Other names"))
     figures = Rows(KeyFigureRow, _l("Key figures"))

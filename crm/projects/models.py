@@ -30,7 +30,9 @@ project_agreement = Table(
     db.metadata,
     Column("project_id", ForeignKey("project.id", ondelete="CASCADE"), primary_key=True),
     Column(
-        "agreement_id", ForeignKey("agreement.id", ondelete="CASCADE"), primary_key=True,
+        "agreement_id",
+        ForeignKey("agreement.id", ondelete="CASCADE"),
+        primary_key=True,
         index=True,
     ),
 )
@@ -40,6 +42,7 @@ class Project(RecordMixin, db.Model):
     """An innovation centre, a talent programme, a technology-transfer effort ..."""
 
     __tablename__ = "project"
+    __audit_type__ = "project"
     __table_args__ = (
         CheckConstraint(check_in("status", PROJECT_STATUSES), name="status_known"),
         CheckConstraint(
@@ -68,7 +71,9 @@ class Project(RecordMixin, db.Model):
     search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
     agreements = relationship(
-        "Agreement", secondary=project_agreement, back_populates="projects",
+        "Agreement",
+        secondary=project_agreement,
+        back_populates="projects",
         order_by="Agreement.signed_on",
     )
     partners: Mapped[list[ProjectPartner]] = relationship(
@@ -97,6 +102,7 @@ class ProjectPartner(db.Model):
     """A partner's part in a project: lead, host, funder or participant."""
 
     __tablename__ = "project_partner"
+    __audit_parent__ = ("project", "partners")
     __table_args__ = (
         CheckConstraint(check_in("role", PROJECT_ROLES), name="role_known"),
         UniqueConstraint("project_id", "partner_id", "role"),
@@ -112,9 +118,19 @@ class ProjectPartner(db.Model):
     project: Mapped[Project] = relationship(back_populates="partners")
     partner = relationship("Partner")
 
+    def audit_label(self) -> str:
+        from crm.partners.models import Partner
+        from crm.vocab import PROJECT_ROLES, label
+
+        partner = self.partner or db.session.get(Partner, self.partner_id)
+        return (
+            f"{partner.name_en if partner else self.partner_id} — {label(PROJECT_ROLES, self.role)}"
+        )
+
 
 class Milestone(db.Model):
     __tablename__ = "milestone"
+    __audit_parent__ = ("project", "milestones")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(
@@ -127,9 +143,14 @@ class Milestone(db.Model):
     project: Mapped[Project] = relationship(back_populates="milestones")
 
     def is_overdue(self, today: date | None = None) -> bool:
-        return self.done_on is None and self.due_on is not None and self.due_on < (
-            today or date.today()
+        return (
+            self.done_on is None
+            and self.due_on is not None
+            and self.due_on < (today or date.today())
         )
+
+    def audit_label(self) -> str:
+        return f"{self.title} ({self.due_on or '—'})"
 
 
 class IndicatorKind(db.Model):
@@ -163,6 +184,7 @@ class Indicator(db.Model):
     """One outcome a project aims at: a target, and actuals reported per period."""
 
     __tablename__ = "indicator"
+    __audit_parent__ = ("project", "indicators")
     __table_args__ = (
         UniqueConstraint("project_id", "kind_id"),
         CheckConstraint("target IS NULL OR target >= 0", name="target_not_negative"),
@@ -194,11 +216,17 @@ class Indicator(db.Model):
             return None
         return float(self.actual_total / self.target)
 
+    def audit_label(self) -> str:
+        kind = self.kind or db.session.get(IndicatorKind, self.kind_id)
+        target = format(self.target.normalize(), "f") if self.target is not None else "—"
+        return f"{kind.name_en if kind else self.kind_id}: {target} {self.currency or ''}".strip()
+
 
 class IndicatorActual(db.Model):
     """What an indicator achieved in one period (a year, a quarter)."""
 
     __tablename__ = "indicator_actual"
+    __audit_parent__ = ("indicator", "actuals")
     __table_args__ = (
         UniqueConstraint("indicator_id", "period"),
         CheckConstraint("value >= 0", name="value_not_negative"),
@@ -213,3 +241,7 @@ class IndicatorActual(db.Model):
     value: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False)
 
     indicator: Mapped[Indicator] = relationship(back_populates="actuals")
+
+    def audit_label(self) -> str:
+        value = format(self.value.normalize(), "f") if self.value is not None else "—"
+        return f"{self.period}: {value}"

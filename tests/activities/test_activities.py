@@ -19,24 +19,38 @@ from tests.factories import make_agreement, make_contact, make_partner, make_pro
 
 @pytest.fixture
 def story():
-    bay = make_partner("Management Committee of Taizhou Bay New Area", name_zh="台州湾新区管理委员会")
+    bay = make_partner(
+        "Management Committee of Taizhou Bay New Area", name_zh="台州湾新区管理委员会"
+    )
     ukiic = make_partner("UKIIC")
     lu = make_contact("Lu Hongju", positions=[(bay, "Vice Minister")])
     zhao = make_contact("Zhao Haibin", positions=[(bay, "Minister")])
     agreement = make_agreement("Centre agreement", parties=[(bay, "host"), (ukiic, "party")])
     project = make_project("Innovation Center", partners=[(bay, "host")])
     db.session.commit()
-    return {"bay": bay, "ukiic": ukiic, "lu": lu, "zhao": zhao, "agreement": agreement,
-            "project": project}
+    return {
+        "bay": bay,
+        "ukiic": ukiic,
+        "lu": lu,
+        "zhao": zhao,
+        "agreement": agreement,
+        "project": project,
+    }
 
 
 def meeting(story, users, **extra):
     return {
-        "kind": "event", "title": "Talent New Deal 2.0 Promotion Meeting",
-        "day": "2021-05-17", "at": "09:30", "timezone": "Asia/Shanghai",
-        "location": "Taizhou Hall", "summary": "Young talents gather in Taizhou",
-        "attendees-0-contact": str(story["lu"].id), "attendees-0-role": "presided",
-        "attendees-1-contact": str(story["zhao"].id), "attendees-1-role": "attended",
+        "kind": "event",
+        "title": "Talent New Deal 2.0 Promotion Meeting",
+        "day": "2021-05-17",
+        "at": "09:30",
+        "timezone": "Asia/Shanghai",
+        "location": "Taizhou Hall",
+        "summary": "Young talents gather in Taizhou",
+        "attendees-0-contact": str(story["lu"].id),
+        "attendees-0-role": "presided",
+        "attendees-1-contact": str(story["zhao"].id),
+        "attendees-1-role": "attended",
         "staff": [str(users["staff"].id), str(users["manager"].id)],
         "partners-0-record": str(story["bay"].id),
         "partners-1-record": str(story["ukiic"].id),
@@ -47,9 +61,11 @@ def meeting(story, users, **extra):
 
 
 def counts():
-    return (db.session.scalar(select(func.count(Activity.id))),
-            db.session.scalar(select(func.count(ActivityAttendee.id))),
-            db.session.scalar(select(func.count()).select_from(activity_partner)))
+    return (
+        db.session.scalar(select(func.count(Activity.id))),
+        db.session.scalar(select(func.count(ActivityAttendee.id))),
+        db.session.scalar(select(func.count()).select_from(activity_partner)),
+    )
 
 
 def test_logging_from_a_record_page_links_it_already(staff_client, story):
@@ -65,10 +81,14 @@ def test_log_meeting_with_attendees_links_and_time_zone(staff_client, story, use
     # 09:30 in Shanghai (UTC+8) is 01:30 UTC.
     assert activity.occurred_at == datetime(2021, 5, 17, 1, 30, tzinfo=UTC)
     assert [(a.contact.name, a.role) for a in activity.attendees] == [
-        ("Lu Hongju", "presided"), ("Zhao Haibin", "attended")]
+        ("Lu Hongju", "presided"),
+        ("Zhao Haibin", "attended"),
+    ]
     assert {u.id for u in activity.staff} == {users["staff"].id, users["manager"].id}
     assert sorted(p.name_en for p in activity.partners) == [
-        "Management Committee of Taizhou Bay New Area", "UKIIC"]
+        "Management Committee of Taizhou Bay New Area",
+        "UKIIC",
+    ]
     assert [a.id for a in activity.agreements] == [story["agreement"].id]
     links = db.session.scalars(select(ActivityPartner)).all()
     assert {link.occurred_at for link in links} == {activity.occurred_at}
@@ -117,15 +137,25 @@ def test_bad_input(staff_client, story, users, change, message):
 
 def test_follow_ups_mine_overdue_first_done_and_undone(app, staff_client, story, users):
     today = date.today()
-    for title, due in (("Later", today + timedelta(days=5)), ("Late", today - timedelta(days=3)),
-                       ("Soon", today + timedelta(days=1))):
+    for title, due in (
+        ("Later", today + timedelta(days=5)),
+        ("Late", today - timedelta(days=3)),
+        ("Soon", today + timedelta(days=1)),
+    ):
         response = staff_client.post_form(
             f"/follow-ups/new?partner={story['bay'].id}",
-            {"title": title, "due_on": due.isoformat(), "assignee": str(users["staff"].id),
-             "partner": str(story["bay"].id)})
+            {
+                "title": title,
+                "due_on": due.isoformat(),
+                "assignee": str(users["staff"].id),
+                "partner": str(story["bay"].id),
+            },
+        )
         assert response.status_code == 302, response.text
-    staff_client.post_form("/follow-ups/new", {
-        "title": "Not mine", "due_on": today.isoformat(), "assignee": str(users["manager"].id)})
+    staff_client.post_form(
+        "/follow-ups/new",
+        {"title": "Not mine", "due_on": today.isoformat(), "assignee": str(users["manager"].id)},
+    )
     page = staff_client.get("/follow-ups/").text
     titles = re.findall(r'/follow-ups/\d+/edit">([^<]+)</a>', page)
     assert titles == ["Late", "Soon", "Later"]
@@ -134,8 +164,9 @@ def test_follow_ups_mine_overdue_first_done_and_undone(app, staff_client, story,
     staff_client.post_form(f"/follow-ups/{late.id}/done")
     db.session.expire_all()
     assert db.session.get(FollowUp, late.id).done_on == today
-    assert "Late" not in re.findall(r'/follow-ups/\d+/edit">([^<]+)</a>',
-                                    staff_client.get("/follow-ups/").text)
+    assert "Late" not in re.findall(
+        r'/follow-ups/\d+/edit">([^<]+)</a>', staff_client.get("/follow-ups/").text
+    )
     staff_client.post_form(f"/follow-ups/{late.id}/undone")
     db.session.expire_all()
     assert db.session.get(FollowUp, late.id).done_on is None
@@ -144,8 +175,15 @@ def test_follow_ups_mine_overdue_first_done_and_undone(app, staff_client, story,
 
 
 def test_follow_up_is_about_one_record(staff_client, story, users):
-    response = staff_client.post_form("/follow-ups/new", {
-        "title": "Two things", "due_on": "2030-01-01", "assignee": str(users["staff"].id),
-        "partner": str(story["bay"].id), "project": str(story["project"].id)})
+    response = staff_client.post_form(
+        "/follow-ups/new",
+        {
+            "title": "Two things",
+            "due_on": "2030-01-01",
+            "assignee": str(users["staff"].id),
+            "partner": str(story["bay"].id),
+            "project": str(story["project"].id),
+        },
+    )
     assert "A follow-up is about one record: keep only one." in response.text
     assert db.session.scalar(select(func.count(FollowUp.id))) == 0

@@ -12,8 +12,9 @@ from tests.querycount import count_statements
 def add_activities(partner, n, start=datetime(2020, 1, 1, tzinfo=UTC)):
     for i in range(n):
         when = start + timedelta(hours=i)
-        activity = Activity(title=f"Meeting {i:05d}", kind="meeting", occurred_at=when,
-                            timezone="UTC")
+        activity = Activity(
+            title=f"Meeting {i:05d}", kind="meeting", occurred_at=when, timezone="UTC"
+        )
         activity.partner_links.append(ActivityPartner(partner_id=partner.id, occurred_at=when))
         db.session.add(activity)
     db.session.flush()
@@ -40,8 +41,14 @@ def test_timeline_pages_newest_first_every_item_once(staff_client):
 def test_timeline_mixes_and_filters_types(staff_client, users):
     partner = make_partner("Mixed")
     add_activities(partner, 2)
-    db.session.add(FollowUp(title="Send the draft", due_on=date(2020, 1, 1),
-                            assignee_id=users["staff"].id, partner_id=partner.id))
+    db.session.add(
+        FollowUp(
+            title="Send the draft",
+            due_on=date(2020, 1, 1),
+            assignee_id=users["staff"].id,
+            partner_id=partner.id,
+        )
+    )
     db.session.commit()
     staff_client.post_form(f"/partners/{partner.id}/archive")  # owner is nobody: refused
     page = staff_client.get(f"/partners/{partner.id}").text
@@ -54,9 +61,14 @@ def test_timeline_mixes_and_filters_types(staff_client, users):
 def test_agreement_and_project_timelines_show_dates_and_milestones(staff_client):
     a = make_partner()
     b = make_partner()
-    agreement = make_agreement(parties=[(a, "party"), (b, "party")], stage="signed",
-                               signed_on=date(2021, 5, 17), effective_from=date(2021, 6, 1),
-                               expires_on=date(2031, 5, 31), notice_days=90)
+    agreement = make_agreement(
+        parties=[(a, "party"), (b, "party")],
+        stage="signed",
+        signed_on=date(2021, 5, 17),
+        effective_from=date(2021, 6, 1),
+        expires_on=date(2031, 5, 31),
+        notice_days=90,
+    )
     project = make_project(partners=[(a, "lead")])
     from crm.projects.models import Milestone
 

@@ -11,7 +11,6 @@ from crm.activities.models import Activity, ActivityAttendee, ActivityPartner, F
 from crm.agreements.models import AgreementParty
 from crm.audit.models import AuditEntry
 from crm.audit.trail import acting_as
-from crm.contacts.models import Position
 from crm.db import db
 from crm.partners.models import KeyFigure, PartnerName, Tag
 from crm.projects.models import Indicator, IndicatorActual, Milestone, ProjectPartner
@@ -75,8 +74,9 @@ def test_one_entry_per_write_across_every_record_and_link(app, users):
         project.milestones.append(Milestone(title="Opening", due_on=date(2021, 12, 31)))
         project.partners.append(ProjectPartner(partner_id=b.id, role="funder"))
         db.session.commit()  # 10: indicator, milestone, partner: one project entry
-        indicator.actuals.append(IndicatorActual(period="2021", period_end=date(2021, 12, 31),
-                                                 value=Decimal(12)))
+        indicator.actuals.append(
+            IndicatorActual(period="2021", period_end=date(2021, 12, 31), value=Decimal(12))
+        )
         db.session.commit()  # 11: an actual, filed under its project
         assert (last().record_type, last().record_id) == ("project", project.id)
 
@@ -89,8 +89,14 @@ def test_one_entry_per_write_across_every_record_and_link(app, users):
         db.session.commit()  # 12
         assert set(last().changes) >= {"attendees", "partners", "staff", "title"}
 
-        db.session.add(FollowUp(title="Send draft", due_on=date(2030, 1, 1),
-                                assignee_id=users["staff"].id, partner_id=a.id))
+        db.session.add(
+            FollowUp(
+                title="Send draft",
+                due_on=date(2030, 1, 1),
+                assignee_id=users["staff"].id,
+                partner_id=a.id,
+            )
+        )
         db.session.commit()  # 13
     assert count() == 13
     assert {e.user_id for e in entries()} == {users["staff"].id}
@@ -130,8 +136,9 @@ def test_failed_save_leaves_no_entry(app):
 
 def test_refused_form_writes_nothing(staff_client):
     before = count()
-    response = staff_client.post_form("/partners/new", {"name_en": "", "kind": "company",
-                                                        "status": "active", "owner": "0"})
+    response = staff_client.post_form(
+        "/partners/new", {"name_en": "", "kind": "company", "status": "active", "owner": "0"}
+    )
     assert response.status_code == 200
     assert count() == before
 
@@ -157,19 +164,27 @@ def test_no_route_can_change_the_trail(app):
 
 
 def test_pages_write_entries_with_the_user(staff_client, users):
-    staff_client.post_form("/partners/new", {"name_en": "Via page", "kind": "company",
-                                             "status": "active", "owner": "0"})
+    staff_client.post_form(
+        "/partners/new",
+        {"name_en": "Via page", "kind": "company", "status": "active", "owner": "0"},
+    )
     entry = last()
     assert (entry.action, entry.user_id, entry.record_type) == (
-        "create", users["staff"].id, "partner")
+        "create",
+        users["staff"].id,
+        "partner",
+    )
     assert entry.changes["name_en"] == [None, "Via page"]
 
 
 def test_bulk_demo_writes_its_entries(app):
     result = app.test_cli_runner().invoke(args=["demo", "--scale", "50"])
     assert result.exit_code == 0
-    by_type = dict(db.session.execute(
-        select(AuditEntry.record_type, func.count()).group_by(AuditEntry.record_type)).all())
+    by_type = dict(
+        db.session.execute(
+            select(AuditEntry.record_type, func.count()).group_by(AuditEntry.record_type)
+        ).all()
+    )
     assert by_type == {"partner": 50, "contact": 50, "agreement": 25, "project": 10}
 
 

@@ -15,8 +15,12 @@ from tests.querycount import count_statements
 
 @pytest.fixture
 def bodies():
-    org = make_partner("Taizhou Municipal Organization Department", name_zh="台州市委组织部",
-                       kind="government", country="CN")
+    org = make_partner(
+        "Taizhou Municipal Organization Department",
+        name_zh="台州市委组织部",
+        kind="government",
+        country="CN",
+    )
     office = make_partner("Taizhou Municipal Permanent Office", kind="government", country="CN")
     db.session.commit()
     return org, office
@@ -24,18 +28,26 @@ def bodies():
 
 def lu_hongju(org, office, **extra):
     return {
-        "name": "Lu Hongju", "name_zh": "卢红菊", "email": "Lu@Example.org", "owner": "0",
-        "positions-0-partner": str(org.id), "positions-0-partner__label": org.name_en,
-        "positions-0-title": "Vice Minister", "positions-0-start_date": "2020-01-01",
-        "positions-1-partner": str(office.id), "positions-1-partner__label": office.name_en,
+        "name": "Lu Hongju",
+        "name_zh": "卢红菊",
+        "email": "Lu@Example.org",
+        "owner": "0",
+        "positions-0-partner": str(org.id),
+        "positions-0-partner__label": org.name_en,
+        "positions-0-title": "Vice Minister",
+        "positions-0-start_date": "2020-01-01",
+        "positions-1-partner": str(office.id),
+        "positions-1-partner__label": office.name_en,
         "positions-1-title": "Director",
         **extra,
     }
 
 
 def counts():
-    return (db.session.scalar(select(func.count(Contact.id))),
-            db.session.scalar(select(func.count(Position.id))))
+    return (
+        db.session.scalar(select(func.count(Contact.id))),
+        db.session.scalar(select(func.count(Position.id))),
+    )
 
 
 def test_two_posts_at_once(staff_client, bodies):
@@ -45,7 +57,9 @@ def test_two_posts_at_once(staff_client, bodies):
     contact = db.session.scalar(select(Contact))
     assert contact.email == "lu@example.org"
     assert [(p.partner_id, p.title) for p in contact.current_positions()] == [
-        (org.id, "Vice Minister"), (office.id, "Director")]
+        (org.id, "Vice Minister"),
+        (office.id, "Director"),
+    ]
     page = staff_client.get(response.headers["Location"]).text
     assert "Vice Minister" in page and "Taizhou Municipal Permanent Office" in page
 
@@ -54,10 +68,16 @@ def test_ending_a_position_keeps_it_in_history(staff_client, bodies):
     org, office = bodies
     staff_client.post_form("/contacts/new", lu_hongju(org, office))
     contact = db.session.scalar(select(Contact))
-    data = lu_hongju(org, office, version=str(contact.version_id),
-                     **{"positions-0-id": str(contact.positions[0].id),
-                        "positions-0-end_date": "2021-05-01",
-                        "positions-1-id": str(contact.positions[1].id)})
+    data = lu_hongju(
+        org,
+        office,
+        version=str(contact.version_id),
+        **{
+            "positions-0-id": str(contact.positions[0].id),
+            "positions-0-end_date": "2021-05-01",
+            "positions-1-id": str(contact.positions[1].id),
+        },
+    )
     assert staff_client.post_form(f"/contacts/{contact.id}/edit", data).status_code == 302
     db.session.expire_all()
     contact = db.session.get(Contact, contact.id)
@@ -72,8 +92,10 @@ BAD = [
     ({"name": ""}, "This field is required."),
     ({"name": "n" * 201}, "Field cannot be longer than 200 characters."),
     ({"email": "not an email"}, "Invalid email address."),
-    ({"positions-0-partner": "", "positions-0-partner__label": ""},
-     "A position needs an organisation."),
+    (
+        {"positions-0-partner": "", "positions-0-partner__label": ""},
+        "A position needs an organisation.",
+    ),
     ({"positions-0-partner": "999999"}, "This record does not exist or is archived."),
     ({"positions-0-start_date": "2021-02-30"}, "Enter a date as YYYY-MM-DD."),
     ({"positions-0-end_date": "2019-01-01"}, "The end cannot be before the start."),
@@ -100,10 +122,17 @@ def test_stale_edit_refused(app, users, bodies):
     db.session.commit()
     one = app.test_client().login_as(users["staff"])
     two = app.test_client().login_as(users["admin"])
-    base = {"name": "Wang Xianyi", "owner": "0", "version": str(contact.version_id),
-            "positions-0-id": str(contact.positions[0].id),
-            "positions-0-partner": str(org.id), "positions-0-title": "Director"}
-    assert two.post_form(f"/contacts/{contact.id}/edit", {**base, "phone": "111"}).status_code == 302
+    base = {
+        "name": "Wang Xianyi",
+        "owner": "0",
+        "version": str(contact.version_id),
+        "positions-0-id": str(contact.positions[0].id),
+        "positions-0-partner": str(org.id),
+        "positions-0-title": "Director",
+    }
+    assert (
+        two.post_form(f"/contacts/{contact.id}/edit", {**base, "phone": "111"}).status_code == 302
+    )
     stale = one.post_form(f"/contacts/{contact.id}/edit", {**base, "phone": "222"})
     assert "Someone else saved this record" in stale.text and 'value="222"' in stale.text
     db.session.expire_all()
@@ -117,8 +146,9 @@ def names(client, **query):
 
 def test_list_filters_and_lookup(staff_client, bodies, users):
     org, office = bodies
-    liu = make_contact("Liu Xian", name_zh="刘贤", positions=[(org, "Director")],
-                       owner=users["manager"])
+    liu = make_contact(
+        "Liu Xian", name_zh="刘贤", positions=[(org, "Director")], owner=users["manager"]
+    )
     zhao = make_contact("Zhao Haibin", name_zh="赵海滨", positions=[(office, "Minister")])
     gone = make_contact("Gone Person")
     gone.archived_at = gone.created_at
@@ -157,9 +187,9 @@ def test_statement_counts(app, staff_client, bodies):
     org, office = bodies
     small = make_contact("Small", positions=[(org, f"T{i}") for i in range(10)])
     big = make_contact("Big", positions=[(office, f"T{i}") for i in range(200)])
-    for i in range(10):
+    for _ in range(10):
         make_agreement(parties=[(org, "party", small), (office, "party")])
-    for i in range(200):
+    for _ in range(200):
         make_agreement(parties=[(org, "party", big), (office, "party")])
     db.session.commit()
     staff_client.get("/")  # the first request of an app checks once that accounts exist

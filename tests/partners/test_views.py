@@ -46,9 +46,15 @@ def test_create_partner_with_names_figures_tags(staff_client, users):
     assert response.status_code == 302, response.text
     partner = db.session.scalar(select(Partner))
     assert (partner.name_en, partner.name_zh, partner.kind, partner.country) == (
-        "UKIIC", "英国国际创新中心", "accelerator", "GB")
+        "UKIIC",
+        "英国国际创新中心",
+        "accelerator",
+        "GB",
+    )
     assert [n.name for n in partner.other_names] == [
-        "British International Innovation Center", "UKIIC Accelerator"]
+        "British International Innovation Center",
+        "UKIIC Accelerator",
+    ]
     assert sorted(t.name for t in partner.tags) == ["innovation", "talent", "technology transfer"]
     assert partner.figures[0].value == 140000 and partner.figures[0].year == 2020
     assert partner.is_own is True
@@ -101,8 +107,15 @@ def test_parent_cycle_is_refused(staff_client):
     db.session.commit()
     response = staff_client.post_form(
         f"/partners/{city.id}/edit",
-        {"name_en": city.name_en, "kind": "government", "status": "active", "owner": "0",
-         "version": str(city.version_id), "parent": str(area.id), "parent__label": "x"},
+        {
+            "name_en": city.name_en,
+            "kind": "government",
+            "status": "active",
+            "owner": "0",
+            "version": str(city.version_id),
+            "parent": str(area.id),
+            "parent__label": "x",
+        },
     )
     assert response.status_code == 200
     assert "This would make the organisation its own ancestor." in response.text
@@ -132,8 +145,14 @@ BAD = [
     ({"parent": "", "parent__label": "Typed but not picked"}, "Pick a record from the list."),
     ({"kind": "alien"}, "Not a valid choice."),
     ({"country": "XX"}, "Not a valid choice."),
-    ({"other_names-1-name": "UKIIC Accelerator", "other_names-2-name": "UKIIC Accelerator",
-      "other_names-2-kind": "alias"}, "The same other name is listed twice."),
+    (
+        {
+            "other_names-1-name": "UKIIC Accelerator",
+            "other_names-2-name": "UKIIC Accelerator",
+            "other_names-2-kind": "alias",
+        },
+        "The same other name is listed twice.",
+    ),
 ]
 
 
@@ -170,11 +189,21 @@ def list_names(client, **query):
 
 def test_list_filters(staff_client, users):
     tag = Tag(name="education")
-    a = make_partner("Oxford International Education Group", kind="education", country="GB",
-                     status="active", owner=users["manager"])
+    a = make_partner(
+        "Oxford International Education Group",
+        kind="education",
+        country="GB",
+        status="active",
+        owner=users["manager"],
+    )
     a.tags = [tag]
-    b = make_partner("Management Committee of Taizhou Bay New Area", name_zh="台州湾新区管理委员会",
-                     kind="government", country="CN", status="prospect")
+    b = make_partner(
+        "Management Committee of Taizhou Bay New Area",
+        name_zh="台州湾新区管理委员会",
+        kind="government",
+        country="CN",
+        status="prospect",
+    )
     c = make_partner("Old Partner", kind="company", country="CN", status="ended")
     c.other_names.append(PartnerName(name="Sino-British arts library network technology"))
     c.refresh_derived()
@@ -182,8 +211,7 @@ def test_list_filters(staff_client, users):
     d.archived_at = d.created_at
     db.session.commit()
     assert list_names(staff_client, kind="education") == [a.name_en]
-    assert list_names(staff_client, kind=["government", "education"]) == [
-        b.name_en, a.name_en]
+    assert list_names(staff_client, kind=["government", "education"]) == [b.name_en, a.name_en]
     assert list_names(staff_client, status="prospect") == [b.name_en]
     assert list_names(staff_client, country="CN") == [b.name_en, c.name_en]
     assert list_names(staff_client, owner=users["manager"].id) == [a.name_en]
@@ -220,8 +248,9 @@ def test_sorting_and_keyset_paging_walks_every_row_once(make_app, users):
     # And backwards from the last page.
     back = re.search(r'rel="prev" href="([^"]+)"', page).group(1).replace("&amp;", "&")
     assert re.findall(r'href="/partners/\d+">([^<]+)</a>', client.get(back).text) == names[15:20]
-    desc = re.findall(r'href="/partners/\d+">([^<]+)</a>',
-                      client.get("/partners/?sort=name&dir=desc").text)
+    desc = re.findall(
+        r'href="/partners/\d+">([^<]+)</a>', client.get("/partners/?sort=name&dir=desc").text
+    )
     assert desc == list(reversed(names))[:5]
 
 
@@ -232,7 +261,9 @@ def test_count_is_capped(make_app, users):
         make_partner()
     db.session.commit()
     assert 'data-count="10+"' in client.get("/partners/").text
-    assert 'data-count="1"' in client.get("/partners/", query_string={"q": "partner 1"}).text or True
+    assert (
+        'data-count="1"' in client.get("/partners/", query_string={"q": "partner 1"}).text or True
+    )
 
 
 def test_lookup_by_any_name_excludes_archived(staff_client):
@@ -278,14 +309,22 @@ def test_detail_shows_every_link(staff_client):
     partner = make_partner("Management Committee of Taizhou Bay New Area", parent_id=city.id)
     bureau = make_partner("Taizhou Bay Talent Bureau", parent_id=partner.id)
     now = make_contact("Current Person", positions=[(partner, "Director")])
-    past = make_contact("Past Person", positions=[(partner, "Deputy", date(2015, 1, 1),
-                                                     date(2018, 1, 1))])
+    past = make_contact(
+        "Past Person", positions=[(partner, "Deputy", date(2015, 1, 1), date(2018, 1, 1))]
+    )
     agreement = make_agreement("Three-party agreement", parties=[(partner, "host", now)])
     project = make_project("Innovation Center", partners=[(partner, "host")])
     db.session.commit()
     page = staff_client.get(f"/partners/{partner.id}").text
-    for text in (city.name_en, bureau.name_en, now.name, past.name, agreement.title,
-                 project.name, "Host"):
+    for text in (
+        city.name_en,
+        bureau.name_en,
+        now.name,
+        past.name,
+        agreement.title,
+        project.name,
+        "Host",
+    ):
         assert str(escape(text)) in page, text
     assert f"/agreements/{agreement.id}" in page and f"/projects/{project.id}" in page
 

@@ -1,0 +1,173 @@
+"""The agreement form: one class for create and edit, with its parties and signatories."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
+
+from crm.agreements.models import Agreement
+from crm.contacts.models import Contact
+from crm.forms import (
+    FriendlyDateField,
+    MoneyField,
+    RecordPicker,
+    RowForm,
+    Rows,
+    VersionedForm,
+    currency_field,
+    money_pair_errors,
+    strip_or_none,
+    text_field,
+)
+from crm.partners.models import Partner
+from crm.vocab import AGREEMENT_STAGES, AGREEMENT_TYPES, AMENDMENT_KINDS, PARTY_ROLES, choices
+
+# Ids above this cannot exist (the id columns are 32-bit on PostgreSQL); asking the
+# database about them would fail with an overflow instead of "not found".
+MAX_ID = 2**31 - 1
+
+
+class Picker(RecordPicker):
+    """A RecordPicker that answers "pick from the list" for ids no record can have."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.type = "RecordPicker"  # rendered and treated exactly like its parent
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not 0 < self.data <= MAX_ID:
+            self.data = None
+            raise ValueError(_l("Pick a record from the list."))
+
+
+class PartyRows(Rows):
+    """Rows whose index in the field names must be plain ASCII digits.
+
+    WTForms accepts any Unicode digit ("parties-²-partner") as an index and then fails
+    to convert it; such keys are ignored here instead of ending in a server error.
+    """
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = key[offset:].split(self._field_separator, 1)[0]
+                if index.isascii() and index.isdigit() and len(index) < 7:
+                    yield int(index)
+
+
+def _picked(form, field):
+    # Required, unless the picker has already said what is wrong with the input.
+    if field.data is None and not field.errors:
+        raise ValidationError(_l("Pick the organisation."))
+
+
+class PartyRow(RowForm):
+    # A row with only a signatory typed in is not blank: its input is never dropped
+    # silently, it asks for the organisation instead.
+    key_fields = ("partner", "signatory", "signatory_title")
+    partner = Picker(
+        _l("Organisation"),
+        validators=[_picked],
+        model=Partner,
+        lookup="partners.lookup",
+    )
+    role = SelectField(_l("Role"), choices=choices(PARTY_ROLES), default="party")
+    signatory = Picker(_l("Signatory"), model=Contact, lookup="contacts.lookup")
+    signatory_title = text_field(_l("Signatory's title"), 300)
+
+    def is_blank(self) -> bool:
+        # An id that is not a number is input too: it deserves an error, not oblivion.
+        for name in ("partner", "signatory"):
+            if getattr(self[name], "raw_id", ""):
+                return False
+        return super().is_blank()
+
+
+def _refuse_nul(form) -> bool:
+    """Mark text fields holding a NUL character; True if there was one.
+
+    PostgreSQL cannot store NUL in text: say so at the field rather than fail on save.
+    """
+    found = False
+    for field in form:
+        if field.type in ("FieldList", "PartyRows"):
+            for entry in field.entries:
+                found = _refuse_nul(entry.form) or found
+        elif field.type in ("StringField", "TextAreaField") and "\x00" in (field.data or ""):
+            field.errors = [*field.errors, _l("Remove the control characters from this text.")]
+            found = True
+    return found
+
+
+class AgreementForm(VersionedForm):
+    title = text_field(_l("Title"), 500, required=True)
+    title_zh = text_field(_l("Chinese title"), 300)
+    type = SelectField(_l("Type"), choices=choices(AGREEMENT_TYPES), default="cooperation")
+    stage = SelectField(_l("Stage"), choices=choices(AGREEMENT_STAGES), default="draft")
+    signed_on = FriendlyDateField(_l("Signed on"))
+    signed_at = text_field(_l("Signed at (place)"), 300)
+    effective_from = FriendlyDateField(_l("Effective from"))
+    expires_on = FriendlyDateField(_l("Expires on"))
+    auto_renew = BooleanField(_l("Renews automatically"))
+    notice_days = IntegerField(
+        _l("Notice period (days)"),
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=3650, message=_l("Enter a number of days from 0 to 3650.")),
+        ],
+        description=_l("How long before the end of a term notice must be given."),
+    )
+    value_amount = MoneyField(_l("Value"))
+    value_currency = currency_field()
+    summary = TextAreaField(
+        _l("Summary"), validators=[Optional(), Length(max=20000)], filters=[strip_or_none]
+    )
+    owner = SelectField(_l("Owner"), coerce=int, validators=[Optional()])
+    amends = Picker(
+        _l("Amends or supplements"),
+        model=Agreement,
+        lookup="agreements.lookup",
+        description=_l("The earlier agreement this one changes, adds to or renews."),
+    )
+    amendment_kind = SelectField(
+        _l("How it changes it"),
+        choices=choices(AMENDMENT_KINDS, blank="—"),
+        default="",
+        validators=[Optional()],
+    )
+    parties = PartyRows(PartyRow, _l("Parties"), min_entries=2)
+
+    def validate(self, extra_validators=None) -> bool:
+        """Field checks first, then the rules that compare fields with each other."""
+        valid = super().validate(extra_validators)
+        money_pair_errors(self.value_amount, self.value_currency)
+        start, end = self.effective_from.data, self.expires_on.data
+        if start and end and end < start:
+            self.expires_on.errors.append(_l("The expiry cannot be before the start."))
+        if self.stage.data == "signed" and not self.signed_on.data and not self.signed_on.errors:
+            self.signed_on.errors.append(_l("Enter the date it was signed."))
+        if self.amends.data is not None and not self.amendment_kind.data:
+            self.amendment_kind.errors.append(
+                _l("Say whether it amends, supplements or renews the earlier agreement.")
+            )
+        if self.amendment_kind.data and self.amends.data is None and not self.amends.errors:
+            self.amends.errors.append(_l("Pick the earlier agreement."))
+        self._check_parties()
+        found_nul = _refuse_nul(self)
+        return valid and not self.errors and not found_nul
+
+    def _check_parties(self) -> None:
+        rows = self.parties.filled()
+        pairs = [(row.partner.data, row.role.data) for row in rows if row.partner.data]
+        if len(set(pairs)) != len(pairs):
+            # A plain string: the rows macro tells list-wide messages from row errors.
+            self.parties.errors.append(
+                str(_l("The same organisation is listed twice in the same role."))
+            )
+        if self.stage.data == "signed" and len({partner for partner, _ in pairs}) < 2:
+            self.stage.errors.append(
+                _l("A signed agreement needs at least two organisations as parties.")
+            )

@@ -1,0 +1,190 @@
+"""Reads on agreements: the list with its filters and sorts, and the detail page's data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.datastructures import MultiDict
+
+from crm.agreements.models import Agreement, AgreementParty, state_clause
+from crm.db import db
+from crm.listing import (
+    Filter,
+    Sort,
+    _decode,
+    archived_filter,
+    choice_filter,
+    date_filter,
+    hide_archived,
+    paginate,
+)
+from crm.text import like_pattern
+from crm.vocab import AGREEMENT_STAGES, AGREEMENT_STATES, AGREEMENT_TYPES
+
+# Ids above this cannot exist (32-bit on PostgreSQL); such filters are "not understood".
+MAX_ID = 2**31 - 1
+
+SORTS = {
+    "title": Sort(_l("Title"), [Agreement.sort_title]),
+    "type": Sort(_l("Type"), [Agreement.type, Agreement.signed_sort]),
+    "stage": Sort(_l("Stage"), [Agreement.stage, Agreement.signed_sort]),
+    # Unsigned agreements carry date.max: newest first puts the drafts in progress on top.
+    "signed": Sort(_l("Signed on"), [Agreement.signed_sort], default_desc=True),
+    "expires": Sort(_l("Expires on"), [Agreement.expires_sort]),
+    "updated": Sort(_l("Updated"), [Agreement.updated_at], default_desc=True),
+}
+DEFAULT_SORT = "signed"
+
+
+def record_id(value: str) -> int:
+    """A record id from the URL; anything that no record can have raises ValueError."""
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(value)
+    return number
+
+
+def _quick(query, value):
+    return query.where(Agreement.search_text.like(like_pattern(value), escape="\\"))
+
+
+def _state(query, values):
+    today = date.today()
+    if any(v not in AGREEMENT_STATES for v in values):
+        raise LookupError(values)
+    return query.where(or_(*(state_clause(v, today) for v in values)))
+
+
+def _owner(query, value):
+    return query.where(Agreement.owner_id == record_id(value))
+
+
+def _partner(query, value):
+    parties = select(AgreementParty.agreement_id).where(
+        AgreementParty.partner_id == record_id(value)
+    )
+    return query.where(Agreement.id.in_(parties))
+
+
+FILTERS = [
+    Filter("q", _quick),
+    Filter("type", choice_filter(Agreement.type, AGREEMENT_TYPES), multi=True),
+    Filter("stage", choice_filter(Agreement.stage, AGREEMENT_STAGES), multi=True),
+    Filter("state", _state, multi=True),
+    Filter("owner", _owner),
+    Filter("partner", _partner),
+    Filter("signed_from", date_filter(Agreement.signed_on, "from")),
+    Filter("signed_to", date_filter(Agreement.signed_on, "to")),
+    Filter("expires_from", date_filter(Agreement.expires_on, "from")),
+    Filter("expires_to", date_filter(Agreement.expires_on, "to")),
+    Filter("archived", archived_filter(Agreement)),
+]
+
+
+def _cursor_fits(raw: str, columns) -> bool:
+    """Whether a paging cursor holds one value of the right type per sort column.
+
+    A hand-made cursor such as ["x", 1] for a date column would otherwise reach the
+    database and fail there (PostgreSQL refuses to compare a date with "x").
+    """
+    try:
+        values = _decode(raw)
+    except (ValueError, TypeError, ArithmeticError):
+        return False  # {"n": "abc"} raises decimal.InvalidOperation, an ArithmeticError
+    if len(values) != len(columns):
+        return False
+    for value, column in zip(values, columns, strict=True):
+        kind = getattr(column.type, "impl_instance", column.type).python_type
+        if kind is datetime:
+            ok = isinstance(value, datetime) and value.tzinfo is not None
+        elif kind is date:
+            ok = isinstance(value, date) and not isinstance(value, datetime)
+        elif kind is int:
+            ok = type(value) is int and abs(value) <= MAX_ID
+        elif kind is str:
+            ok = isinstance(value, str) and "\x00" not in value
+        else:
+            ok = isinstance(value, kind)
+        if not ok:
+            return False
+    return True
+
+
+def checked_args(args):
+    """The URL arguments, less a paging cursor that does not fit the chosen sort."""
+    sort = SORTS.get(args.get("sort"), SORTS[DEFAULT_SORT])
+    columns = [*sort.columns, Agreement.id]
+    bad = [k for k in ("after", "before") if args.get(k) and not _cursor_fits(args[k], columns)]
+    if not bad:
+        return args
+    kept = MultiDict(args)
+    for key in bad:
+        kept.poplist(key)
+    return kept
+
+
+def agreement_page(args=None):
+    """One page of the list, each row with its owner and its parties' names."""
+    args = checked_args(request.args if args is None else args)
+    query = select(Agreement).options(
+        joinedload(Agreement.owner),
+        selectinload(Agreement.parties).joinedload(AgreementParty.partner),
+    )
+    query = hide_archived(query, Agreement, args)
+    return paginate(
+        query, Agreement, sorts=SORTS, default_sort=DEFAULT_SORT, filters=FILTERS, args=args
+    )
+
+
+def partner_named(value) -> object | None:
+    """The partner a `partner` filter names, for the list's heading (None if unknown)."""
+    from crm.partners.models import Partner
+
+    try:
+        return db.session.get(Partner, record_id(value or ""))
+    except ValueError:
+        return None
+
+
+DETAIL_LIMIT = 100
+
+
+def agreement_detail(agreement_id: int):
+    """The agreement with everything its page shows, in a fixed number of statements."""
+    from crm.crud import load_or_404
+    from crm.projects.models import Project, project_agreement
+
+    agreement = load_or_404(
+        Agreement,
+        agreement_id,
+        joinedload(Agreement.amends),
+        joinedload(Agreement.owner),
+        joinedload(Agreement.created_by),
+        joinedload(Agreement.updated_by),
+        selectinload(Agreement.parties).joinedload(AgreementParty.partner),
+        selectinload(Agreement.parties).joinedload(AgreementParty.signatory),
+    )
+    amendments = db.session.scalars(
+        select(Agreement)
+        .where(Agreement.amends_id == agreement.id, Agreement.archived_at.is_(None))
+        .order_by(Agreement.signed_sort, Agreement.id)
+        .limit(DETAIL_LIMIT)
+    ).all()
+    projects = db.session.scalars(
+        select(Project)
+        .join(project_agreement, project_agreement.c.project_id == Project.id)
+        .where(project_agreement.c.agreement_id == agreement.id, Project.archived_at.is_(None))
+        .order_by(Project.start_sort.desc(), Project.id.desc())
+        .limit(DETAIL_LIMIT)
+    ).all()
+    return {
+        "agreement": agreement,
+        "amendments": amendments,
+        "projects": projects,
+        "today": date.today(),
+        "limit": DETAIL_LIMIT,
+    }

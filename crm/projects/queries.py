@@ -1,0 +1,190 @@
+"""Reads on projects: the list with its filters and sorts, the detail page's data, and the
+indicator kinds the forms offer."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import g, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Date, DateTime, Integer, String, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from crm.db import UTCDateTime, db
+from crm.listing import (
+    Filter,
+    Sort,
+    _decode,
+    archived_filter,
+    choice_filter,
+    date_filter,
+    hide_archived,
+    paginate,
+)
+from crm.projects.models import (
+    Indicator,
+    IndicatorKind,
+    Project,
+    ProjectPartner,
+    project_agreement,
+)
+from crm.text import like_pattern
+from crm.vocab import PROJECT_STATUSES
+
+MAX_ID = 2**31 - 1
+
+SORTS = {
+    "name": Sort(_l("Name"), [Project.sort_name]),
+    "status": Sort(_l("Status"), [Project.status, Project.start_sort]),
+    "start": Sort(_l("Start"), [Project.start_sort]),
+    "updated": Sort(_l("Updated"), [Project.updated_at], default_desc=True),
+}
+
+
+def parse_id(value) -> int:
+    """An id from the URL; anything no record can have raises ValueError."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(value)
+    number = int(text)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(value)
+    return number
+
+
+def _quick(query, value):
+    return query.where(Project.search_text.like(like_pattern(value), escape="\\"))
+
+
+def _owner(query, value):
+    return query.where(Project.owner_id == parse_id(value))
+
+
+def _partner(query, value):
+    taking_part = select(ProjectPartner.project_id).where(
+        ProjectPartner.partner_id == parse_id(value)
+    )
+    return query.where(Project.id.in_(taking_part))
+
+
+def _agreement(query, value):
+    came_from = select(project_agreement.c.project_id).where(
+        project_agreement.c.agreement_id == parse_id(value)
+    )
+    return query.where(Project.id.in_(came_from))
+
+
+FILTERS = [
+    Filter("q", _quick),
+    Filter("status", choice_filter(Project.status, PROJECT_STATUSES), multi=True),
+    Filter("owner", _owner),
+    Filter("partner", _partner),
+    Filter("agreement", _agreement),
+    Filter("started_from", date_filter(Project.start_date, "from")),
+    Filter("started_to", date_filter(Project.start_date, "to")),
+    Filter("archived", archived_filter(Project)),
+]
+
+
+def _fits(value, column) -> bool:
+    kind = column.type
+    if isinstance(kind, UTCDateTime | DateTime):
+        return isinstance(value, datetime) and value.tzinfo is not None
+    if isinstance(kind, Date):
+        return isinstance(value, date) and not isinstance(value, datetime)
+    if isinstance(kind, Integer):
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
+    if isinstance(kind, String):
+        return isinstance(value, str) and "\x00" not in value
+    return False
+
+
+def _cursor_fits(raw: str, columns) -> bool:
+    try:
+        values = _decode(raw)
+    except (ValueError, TypeError):
+        return True  # paginate itself ignores a cursor it cannot read
+    return len(values) == len(columns) and all(map(_fits, values, columns))
+
+
+def without_bad_cursor(args):
+    """The URL arguments without a cursor whose values do not fit the sort columns.
+
+    A cursor is only ever made by our own pages; a hand-made one holding a string where a
+    date belongs would make PostgreSQL fail the query, so it is dropped (first page).
+    """
+    sort = SORTS.get(args.get("sort")) or SORTS["name"]
+    columns = [*sort.columns, Project.id]
+    for name in ("after", "before"):
+        raw = args.get(name)
+        if raw and not _cursor_fits(raw, columns):
+            args = args.copy()
+            args.poplist(name)
+    return args
+
+
+def project_page(args=None):
+    """One page of the project list, partners loaded for every row in one statement."""
+    args = without_bad_cursor(request.args if args is None else args)
+    query = select(Project).options(
+        joinedload(Project.owner),
+        selectinload(Project.partners).joinedload(ProjectPartner.partner),
+    )
+    query = hide_archived(query, Project, args)
+    return paginate(query, Project, sorts=SORTS, default_sort="name", filters=FILTERS, args=args)
+
+
+def project_detail(project_id: int):
+    """The project with everything its page shows, in a fixed number of statements."""
+    from crm.crud import load_or_404
+
+    project = load_or_404(
+        Project,
+        project_id,
+        joinedload(Project.owner),
+        joinedload(Project.created_by),
+        joinedload(Project.updated_by),
+        selectinload(Project.agreements),
+        selectinload(Project.partners).joinedload(ProjectPartner.partner),
+        selectinload(Project.milestones),
+        selectinload(Project.indicators).options(
+            joinedload(Indicator.kind), selectinload(Indicator.actuals)
+        ),
+    )
+    # Dated milestones in order, undated ones after them (NULLs sort differently by database).
+    milestones = sorted(
+        project.milestones, key=lambda m: (m.due_on is None, m.due_on or date.min, m.id)
+    )
+    return {"project": project, "milestones": milestones}
+
+
+def project_for_edit(project_id: int):
+    """The project with every row its form shows."""
+    from crm.crud import load_or_404
+
+    return load_or_404(
+        Project,
+        project_id,
+        selectinload(Project.agreements),
+        selectinload(Project.partners).joinedload(ProjectPartner.partner),
+        selectinload(Project.milestones),
+        selectinload(Project.indicators).selectinload(Indicator.actuals),
+    )
+
+
+def indicator_kinds() -> dict[int, IndicatorKind]:
+    """Every indicator kind by id (active or not), read once per request.
+
+    The project form asks for them row by row; one query serves every row.
+    """
+    cached = g.get("_indicator_kinds")
+    if cached is None:
+        kinds = db.session.scalars(select(IndicatorKind).order_by(IndicatorKind.id)).all()
+        cached = {kind.id: kind for kind in kinds}
+        g._indicator_kinds = cached
+    return cached
+
+
+def forget_indicator_kinds() -> None:
+    """Drop the per-request cache after kinds were added or changed."""
+    g.pop("_indicator_kinds", None)
