@@ -1,8 +1,8 @@
-"""partners contacts agreements projects
+"""partners, contacts, agreements, projects, activities, audit trail
 
-Revision ID: e73cf347fca3
+Revision ID: e4cf00835151
 Revises: bcf6f1a0d885
-Create Date: 2026-11-25 10:37:34.785053
+Create Date: 2026-11-25 11:40:49.202570
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e73cf347fca3'
+revision = 'e4cf00835151'
 down_revision = 'bcf6f1a0d885'
 branch_labels = None
 depends_on = None
@@ -35,6 +35,35 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tag')),
     sa.UniqueConstraint('name', name=op.f('uq_tag_name'))
     )
+    op.create_table('activity',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('location', sa.String(length=300), nullable=True),
+    sa.Column('summary', sa.Text(), nullable=True),
+    sa.Column('search_text', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('archived_at', sa.DateTime(), nullable=True),
+    sa.Column('archived_by_id', sa.Integer(), nullable=True),
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("kind IN ('meeting', 'call', 'email', 'visit', 'event', 'note')", name=op.f('ck_activity_kind_known')),
+    sa.ForeignKeyConstraint(['archived_by_id'], ['user.id'], name=op.f('fk_activity_archived_by_id_user')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_activity_created_by_id_user')),
+    sa.ForeignKeyConstraint(['owner_id'], ['user.id'], name=op.f('fk_activity_owner_id_user')),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], name=op.f('fk_activity_updated_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activity'))
+    )
+    with op.batch_alter_table('activity', schema=None) as batch_op:
+        batch_op.create_index('ix_activity_occurred_at_id', ['occurred_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_activity_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index('ix_activity_owner_occurred', ['owner_id', 'occurred_at', 'id'], unique=False)
+
     op.create_table('agreement',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=500), nullable=False),
@@ -89,6 +118,23 @@ def upgrade():
         batch_op.create_index('ix_agreement_stage_signed', ['stage', 'signed_sort', 'id'], unique=False)
         batch_op.create_index('ix_agreement_type_signed', ['type', 'signed_sort', 'id'], unique=False)
         batch_op.create_index('ix_agreement_updated_at_id', ['updated_at', 'id'], unique=False)
+
+    op.create_table('audit_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('record_type', sa.String(length=30), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=True),
+    sa.Column('changes', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_audit_entry_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entry'))
+    )
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_entry_at_id', ['at', 'id'], unique=False)
+        batch_op.create_index('ix_audit_entry_record', ['record_type', 'record_id', 'id'], unique=False)
+        batch_op.create_index('ix_audit_entry_user_id_id', ['user_id', 'id'], unique=False)
 
     op.create_table('contact',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -206,6 +252,74 @@ def upgrade():
         batch_op.create_index('ix_project_status_start', ['status', 'start_sort', 'id'], unique=False)
         batch_op.create_index('ix_project_updated_at_id', ['updated_at', 'id'], unique=False)
 
+    op.create_table('activity_agreement',
+    sa.Column('activity_id', sa.Integer(), nullable=False),
+    sa.Column('agreement_id', sa.Integer(), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_activity_agreement_activity_id_activity'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['agreement_id'], ['agreement.id'], name=op.f('fk_activity_agreement_agreement_id_agreement')),
+    sa.PrimaryKeyConstraint('activity_id', 'agreement_id', name=op.f('pk_activity_agreement'))
+    )
+    with op.batch_alter_table('activity_agreement', schema=None) as batch_op:
+        batch_op.create_index('ix_activity_agreement_timeline', ['agreement_id', 'occurred_at', 'activity_id'], unique=False)
+
+    op.create_table('activity_attendee',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('activity_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.CheckConstraint("role IN ('presided', 'spoke', 'attended', 'signed')", name=op.f('ck_activity_attendee_role_known')),
+    sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_activity_attendee_activity_id_activity'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_activity_attendee_contact_id_contact')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activity_attendee'))
+    )
+    with op.batch_alter_table('activity_attendee', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_activity_attendee_activity_id'), ['activity_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_activity_attendee_contact_id'), ['contact_id'], unique=False)
+
+    op.create_table('activity_contact',
+    sa.Column('activity_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_activity_contact_activity_id_activity'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_activity_contact_contact_id_contact')),
+    sa.PrimaryKeyConstraint('activity_id', 'contact_id', name=op.f('pk_activity_contact'))
+    )
+    with op.batch_alter_table('activity_contact', schema=None) as batch_op:
+        batch_op.create_index('ix_activity_contact_timeline', ['contact_id', 'occurred_at', 'activity_id'], unique=False)
+
+    op.create_table('activity_partner',
+    sa.Column('activity_id', sa.Integer(), nullable=False),
+    sa.Column('partner_id', sa.Integer(), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_activity_partner_activity_id_activity'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['partner_id'], ['partner.id'], name=op.f('fk_activity_partner_partner_id_partner')),
+    sa.PrimaryKeyConstraint('activity_id', 'partner_id', name=op.f('pk_activity_partner'))
+    )
+    with op.batch_alter_table('activity_partner', schema=None) as batch_op:
+        batch_op.create_index('ix_activity_partner_timeline', ['partner_id', 'occurred_at', 'activity_id'], unique=False)
+
+    op.create_table('activity_project',
+    sa.Column('activity_id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_activity_project_activity_id_activity'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_activity_project_project_id_project')),
+    sa.PrimaryKeyConstraint('activity_id', 'project_id', name=op.f('pk_activity_project'))
+    )
+    with op.batch_alter_table('activity_project', schema=None) as batch_op:
+        batch_op.create_index('ix_activity_project_timeline', ['project_id', 'occurred_at', 'activity_id'], unique=False)
+
+    op.create_table('activity_staff',
+    sa.Column('activity_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_activity_staff_activity_id_activity'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_activity_staff_user_id_user')),
+    sa.PrimaryKeyConstraint('activity_id', 'user_id', name=op.f('pk_activity_staff'))
+    )
+    with op.batch_alter_table('activity_staff', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_activity_staff_user_id'), ['user_id'], unique=False)
+
     op.create_table('agreement_party',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('agreement_id', sa.Integer(), nullable=False),
@@ -223,6 +337,49 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_agreement_party_agreement_id'), ['agreement_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_agreement_party_partner_id'), ['partner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_agreement_party_signatory_id'), ['signatory_id'], unique=False)
+
+    op.create_table('follow_up',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('assignee_id', sa.Integer(), nullable=False),
+    sa.Column('done_on', sa.Date(), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('partner_id', sa.Integer(), nullable=True),
+    sa.Column('contact_id', sa.Integer(), nullable=True),
+    sa.Column('agreement_id', sa.Integer(), nullable=True),
+    sa.Column('project_id', sa.Integer(), nullable=True),
+    sa.Column('activity_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('archived_at', sa.DateTime(), nullable=True),
+    sa.Column('archived_by_id', sa.Integer(), nullable=True),
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint('(CASE WHEN partner_id IS NULL THEN 0 ELSE 1 END + CASE WHEN contact_id IS NULL THEN 0 ELSE 1 END + CASE WHEN agreement_id IS NULL THEN 0 ELSE 1 END + CASE WHEN project_id IS NULL THEN 0 ELSE 1 END + CASE WHEN activity_id IS NULL THEN 0 ELSE 1 END) <= 1', name=op.f('ck_follow_up_one_record')),
+    sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_follow_up_activity_id_activity')),
+    sa.ForeignKeyConstraint(['agreement_id'], ['agreement.id'], name=op.f('fk_follow_up_agreement_id_agreement')),
+    sa.ForeignKeyConstraint(['archived_by_id'], ['user.id'], name=op.f('fk_follow_up_archived_by_id_user')),
+    sa.ForeignKeyConstraint(['assignee_id'], ['user.id'], name=op.f('fk_follow_up_assignee_id_user')),
+    sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_follow_up_contact_id_contact')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_follow_up_created_by_id_user')),
+    sa.ForeignKeyConstraint(['owner_id'], ['user.id'], name=op.f('fk_follow_up_owner_id_user')),
+    sa.ForeignKeyConstraint(['partner_id'], ['partner.id'], name=op.f('fk_follow_up_partner_id_partner')),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_follow_up_project_id_project')),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], name=op.f('fk_follow_up_updated_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_follow_up'))
+    )
+    with op.batch_alter_table('follow_up', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_follow_up_activity_id'), ['activity_id'], unique=False)
+        batch_op.create_index('ix_follow_up_agreement_due', ['agreement_id', 'due_on', 'id'], unique=False)
+        batch_op.create_index('ix_follow_up_assignee_open', ['assignee_id', 'done_on', 'due_on', 'id'], unique=False)
+        batch_op.create_index('ix_follow_up_contact_due', ['contact_id', 'due_on', 'id'], unique=False)
+        batch_op.create_index('ix_follow_up_due_on', ['due_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_follow_up_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index('ix_follow_up_partner_due', ['partner_id', 'due_on', 'id'], unique=False)
+        batch_op.create_index('ix_follow_up_project_due', ['project_id', 'due_on', 'id'], unique=False)
 
     op.create_table('indicator',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -387,12 +544,48 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_indicator_project_id'))
 
     op.drop_table('indicator')
+    with op.batch_alter_table('follow_up', schema=None) as batch_op:
+        batch_op.drop_index('ix_follow_up_project_due')
+        batch_op.drop_index('ix_follow_up_partner_due')
+        batch_op.drop_index(batch_op.f('ix_follow_up_owner_id'))
+        batch_op.drop_index('ix_follow_up_due_on')
+        batch_op.drop_index('ix_follow_up_contact_due')
+        batch_op.drop_index('ix_follow_up_assignee_open')
+        batch_op.drop_index('ix_follow_up_agreement_due')
+        batch_op.drop_index(batch_op.f('ix_follow_up_activity_id'))
+
+    op.drop_table('follow_up')
     with op.batch_alter_table('agreement_party', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agreement_party_signatory_id'))
         batch_op.drop_index(batch_op.f('ix_agreement_party_partner_id'))
         batch_op.drop_index(batch_op.f('ix_agreement_party_agreement_id'))
 
     op.drop_table('agreement_party')
+    with op.batch_alter_table('activity_staff', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_activity_staff_user_id'))
+
+    op.drop_table('activity_staff')
+    with op.batch_alter_table('activity_project', schema=None) as batch_op:
+        batch_op.drop_index('ix_activity_project_timeline')
+
+    op.drop_table('activity_project')
+    with op.batch_alter_table('activity_partner', schema=None) as batch_op:
+        batch_op.drop_index('ix_activity_partner_timeline')
+
+    op.drop_table('activity_partner')
+    with op.batch_alter_table('activity_contact', schema=None) as batch_op:
+        batch_op.drop_index('ix_activity_contact_timeline')
+
+    op.drop_table('activity_contact')
+    with op.batch_alter_table('activity_attendee', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_activity_attendee_contact_id'))
+        batch_op.drop_index(batch_op.f('ix_activity_attendee_activity_id'))
+
+    op.drop_table('activity_attendee')
+    with op.batch_alter_table('activity_agreement', schema=None) as batch_op:
+        batch_op.drop_index('ix_activity_agreement_timeline')
+
+    op.drop_table('activity_agreement')
     with op.batch_alter_table('project', schema=None) as batch_op:
         batch_op.drop_index('ix_project_updated_at_id')
         batch_op.drop_index('ix_project_status_start')
@@ -421,6 +614,12 @@ def downgrade():
         batch_op.drop_index('ix_contact_created_at_id')
 
     op.drop_table('contact')
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_entry_user_id_id')
+        batch_op.drop_index('ix_audit_entry_record')
+        batch_op.drop_index('ix_audit_entry_at_id')
+
+    op.drop_table('audit_entry')
     with op.batch_alter_table('agreement', schema=None) as batch_op:
         batch_op.drop_index('ix_agreement_updated_at_id')
         batch_op.drop_index('ix_agreement_type_signed')
@@ -434,6 +633,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_agreement_amends_id'))
 
     op.drop_table('agreement')
+    with op.batch_alter_table('activity', schema=None) as batch_op:
+        batch_op.drop_index('ix_activity_owner_occurred')
+        batch_op.drop_index(batch_op.f('ix_activity_owner_id'))
+        batch_op.drop_index('ix_activity_occurred_at_id')
+
+    op.drop_table('activity')
     op.drop_table('tag')
     op.drop_table('indicator_kind')
     # ### end Alembic commands ###
