@@ -94,7 +94,10 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 def parse_id(value) -> int:
     """An id from the URL; anything that cannot be an id raises ValueError."""
-    number = int(value)
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(value)
+    number = int(text)
     if not 0 < number <= MAX_ID:
         raise ValueError(value)
     return number

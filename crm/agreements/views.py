@@ -1,6 +1,6 @@
 """Agreement pages: list, detail, create, edit, archive, restore, and the picker lookup."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
@@ -21,9 +21,6 @@ bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 
 
 def _load(agreement_id: int, *options) -> Agreement:
-    # The URL converter takes any number of digits; ids past the column's range are 404s.
-    if agreement_id > queries.MAX_ID:
-        abort(404)
     return crud.load_or_404(Agreement, agreement_id, *options)
 
 
@@ -60,8 +57,6 @@ def lookup():
 @bp.route("/<int:agreement_id>")
 @requires("staff")
 def detail(agreement_id: int):
-    if agreement_id > queries.MAX_ID:
-        abort(404)
     data = queries.agreement_detail(agreement_id)
     agreement = data["agreement"]
     return render_template(
@@ -85,7 +80,7 @@ def _first_party():
     from crm.partners.models import Partner
 
     try:
-        partner_id = queries.record_id(request.args.get("partner", ""))
+        partner_id = queries.parse_id(request.args.get("partner", ""))
     except ValueError:
         return None
     partner = db.session.get(Partner, partner_id)

@@ -3,23 +3,23 @@ indicator kinds the forms offer."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from flask import g, request
+from flask import g
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, DateTime, Integer, String, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from crm.db import UTCDateTime, db
+from crm.db import db
 from crm.listing import (
     Filter,
     Sort,
-    _decode,
     archived_filter,
     choice_filter,
     date_filter,
     hide_archived,
     paginate,
+    parse_id,
 )
 from crm.projects.models import (
     Indicator,
@@ -39,17 +39,6 @@ SORTS = {
     "start": Sort(_l("Start"), [Project.start_sort]),
     "updated": Sort(_l("Updated"), [Project.updated_at], default_desc=True),
 }
-
-
-def parse_id(value) -> int:
-    """An id from the URL; anything no record can have raises ValueError."""
-    text = str(value or "").strip()
-    if not (text.isascii() and text.isdigit()):
-        raise ValueError(value)
-    number = int(text)
-    if not 0 < number <= MAX_ID:
-        raise ValueError(value)
-    return number
 
 
 def _quick(query, value):
@@ -86,46 +75,8 @@ FILTERS = [
 ]
 
 
-def _fits(value, column) -> bool:
-    kind = column.type
-    if isinstance(kind, UTCDateTime | DateTime):
-        return isinstance(value, datetime) and value.tzinfo is not None
-    if isinstance(kind, Date):
-        return isinstance(value, date) and not isinstance(value, datetime)
-    if isinstance(kind, Integer):
-        return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
-    if isinstance(kind, String):
-        return isinstance(value, str) and "\x00" not in value
-    return False
-
-
-def _cursor_fits(raw: str, columns) -> bool:
-    try:
-        values = _decode(raw)
-    except (ValueError, TypeError):
-        return True  # paginate itself ignores a cursor it cannot read
-    return len(values) == len(columns) and all(map(_fits, values, columns))
-
-
-def without_bad_cursor(args):
-    """The URL arguments without a cursor whose values do not fit the sort columns.
-
-    A cursor is only ever made by our own pages; a hand-made one holding a string where a
-    date belongs would make PostgreSQL fail the query, so it is dropped (first page).
-    """
-    sort = SORTS.get(args.get("sort")) or SORTS["name"]
-    columns = [*sort.columns, Project.id]
-    for name in ("after", "before"):
-        raw = args.get(name)
-        if raw and not _cursor_fits(raw, columns):
-            args = args.copy()
-            args.poplist(name)
-    return args
-
-
 def project_page(args=None):
     """One page of the project list, partners loaded for every row in one statement."""
-    args = without_bad_cursor(request.args if args is None else args)
     query = select(Project).options(
         joinedload(Project.owner),
         selectinload(Project.partners).joinedload(ProjectPartner.partner),
