@@ -65,6 +65,19 @@ def build(url: str, scale: int, fresh: bool):
     return app
 
 
+def add_bare_route(app):
+    """/bench-bare renders a captured template and context: the same layout, the same
+    signed-in request, the same rows, but already in memory, so no query for the data."""
+    from crm.security import requires
+
+    @requires("staff")
+    def bare():
+        name, context = app.config["BENCH_BARE"]
+        return render_template(name, **context)
+
+    app.add_url_rule("/bench-bare", "bench_bare", bare)
+
+
 def client_for(app):
     from crm.auth.models import User
 
@@ -145,24 +158,13 @@ def count_statements(app, client, url):
 
 
 def time_bare(app, client, url, runs):
-    """Render the same template with the same context, rows already loaded: no SQL."""
+    """The bare page: the same template, context and rows, served without the queries."""
     capture = Capture(app)
     client.get(url)
     name, context = capture.last
-    context = {k: v for k, v in context.items() if k not in {"g", "request", "session"}}
-    times = []
-    with app.test_request_context(url):
-        from flask_login import login_user
-
-        from crm.auth.models import User
-
-        login_user(db.session.scalar(select(User).where(User.email == "bench@example.org")))
-        render_template(name, **context)  # warm
-        for _ in range(runs):
-            started = time.perf_counter()
-            render_template(name, **context)
-            times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    skip = {"g", "request", "session", "current_user", "config"}
+    app.config["BENCH_BARE"] = (name, {k: v for k, v in context.items() if k not in skip})
+    return time_page(client, "/bench-bare", runs)
 
 
 def main():

@@ -66,7 +66,7 @@ class Activity(RecordMixin, db.Model):
     __audit_type__ = "activity"
     __table_args__ = (
         CheckConstraint(check_in("kind", ACTIVITY_KINDS), name="kind_known"),
-        Index("ix_activity_occurred_at_id", "occurred_at", "id"),
+        Index("ix_activity_occurred_at_id", "occurred_at", "id", "archived_at"),
         Index("ix_activity_owner_occurred", "owner_id", "occurred_at", "id"),
     )
 

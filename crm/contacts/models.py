@@ -18,9 +18,9 @@ class Contact(RecordMixin, db.Model):
     __tablename__ = "contact"
     __audit_type__ = "contact"
     __table_args__ = (
-        Index("ix_contact_sort_name_id", "sort_name", "id"),
-        Index("ix_contact_updated_at_id", "updated_at", "id"),
-        Index("ix_contact_created_at_id", "created_at", "id"),
+        Index("ix_contact_sort_name_id", "sort_name", "id", "archived_at"),
+        Index("ix_contact_updated_at_id", "updated_at", "id", "archived_at"),
+        Index("ix_contact_created_at_id", "created_at", "id", "archived_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

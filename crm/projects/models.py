@@ -50,11 +50,11 @@ class Project(RecordMixin, db.Model):
             name="dates_in_order",
         ),
         CheckConstraint("budget_amount IS NULL OR budget_amount >= 0", name="budget_not_negative"),
-        Index("ix_project_sort_name_id", "sort_name", "id"),
-        Index("ix_project_start_sort_id", "start_sort", "id"),
+        Index("ix_project_sort_name_id", "sort_name", "id", "archived_at"),
+        Index("ix_project_start_sort_id", "start_sort", "id", "archived_at"),
         Index("ix_project_start_date", "start_date"),
-        Index("ix_project_updated_at_id", "updated_at", "id"),
-        Index("ix_project_status_start", "status", "start_sort", "id"),
+        Index("ix_project_updated_at_id", "updated_at", "id", "archived_at"),
+        Index("ix_project_status_start", "status", "start_sort", "id", "archived_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,8 +1,8 @@
 """partners, contacts, agreements, projects, activities, audit trail
 
-Revision ID: e4cf00835151
+Revision ID: 0f458849fd32
 Revises: bcf6f1a0d885
-Create Date: 2026-11-25 11:40:49.202570
+Create Date: 2026-11-25 11:45:53.628803
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e4cf00835151'
+revision = '0f458849fd32'
 down_revision = 'bcf6f1a0d885'
 branch_labels = None
 depends_on = None
@@ -60,7 +60,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_activity'))
     )
     with op.batch_alter_table('activity', schema=None) as batch_op:
-        batch_op.create_index('ix_activity_occurred_at_id', ['occurred_at', 'id'], unique=False)
+        batch_op.create_index('ix_activity_occurred_at_id', ['occurred_at', 'id', 'archived_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_activity_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index('ix_activity_owner_occurred', ['owner_id', 'occurred_at', 'id'], unique=False)
 
@@ -110,14 +110,14 @@ def upgrade():
     with op.batch_alter_table('agreement', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_agreement_amends_id'), ['amends_id'], unique=False)
         batch_op.create_index('ix_agreement_expires_on', ['expires_on'], unique=False)
-        batch_op.create_index('ix_agreement_expires_sort_id', ['expires_sort', 'id'], unique=False)
+        batch_op.create_index('ix_agreement_expires_sort_id', ['expires_sort', 'id', 'archived_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_agreement_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index('ix_agreement_signed_on', ['signed_on'], unique=False)
-        batch_op.create_index('ix_agreement_signed_sort_id', ['signed_sort', 'id'], unique=False)
-        batch_op.create_index('ix_agreement_sort_title_id', ['sort_title', 'id'], unique=False)
-        batch_op.create_index('ix_agreement_stage_signed', ['stage', 'signed_sort', 'id'], unique=False)
-        batch_op.create_index('ix_agreement_type_signed', ['type', 'signed_sort', 'id'], unique=False)
-        batch_op.create_index('ix_agreement_updated_at_id', ['updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_agreement_signed_sort_id', ['signed_sort', 'id', 'archived_at'], unique=False)
+        batch_op.create_index('ix_agreement_sort_title_id', ['sort_title', 'id', 'archived_at'], unique=False)
+        batch_op.create_index('ix_agreement_stage_signed', ['stage', 'signed_sort', 'id', 'archived_at'], unique=False)
+        batch_op.create_index('ix_agreement_type_signed', ['type', 'signed_sort', 'id', 'archived_at'], unique=False)
+        batch_op.create_index('ix_agreement_updated_at_id', ['updated_at', 'id', 'archived_at'], unique=False)
 
     op.create_table('audit_entry',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -162,11 +162,11 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contact'))
     )
     with op.batch_alter_table('contact', schema=None) as batch_op:
-        batch_op.create_index('ix_contact_created_at_id', ['created_at', 'id'], unique=False)
+        batch_op.create_index('ix_contact_created_at_id', ['created_at', 'id', 'archived_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_contact_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_contact_owner_id'), ['owner_id'], unique=False)
-        batch_op.create_index('ix_contact_sort_name_id', ['sort_name', 'id'], unique=False)
-        batch_op.create_index('ix_contact_updated_at_id', ['updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_contact_sort_name_id', ['sort_name', 'id', 'archived_at'], unique=False)
+        batch_op.create_index('ix_contact_updated_at_id', ['updated_at', 'id', 'archived_at'], unique=False)
 
     op.create_table('partner',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -205,14 +205,14 @@ def upgrade():
     sa.UniqueConstraint('is_own', name=op.f('uq_partner_is_own'))
     )
     with op.batch_alter_table('partner', schema=None) as batch_op:
-        batch_op.create_index('ix_partner_country_sort', ['country', 'sort_name', 'id'], unique=False)
-        batch_op.create_index('ix_partner_created_at_id', ['created_at', 'id'], unique=False)
-        batch_op.create_index('ix_partner_kind_sort', ['kind', 'sort_name', 'id'], unique=False)
+        batch_op.create_index('ix_partner_country_sort', ['country', 'sort_name', 'id', 'archived_at'], unique=False)
+        batch_op.create_index('ix_partner_created_at_id', ['created_at', 'id', 'archived_at'], unique=False)
+        batch_op.create_index('ix_partner_kind_sort', ['kind', 'sort_name', 'id', 'archived_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_partner_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_partner_parent_id'), ['parent_id'], unique=False)
-        batch_op.create_index('ix_partner_sort_name_id', ['sort_name', 'id'], unique=False)
-        batch_op.create_index('ix_partner_status_sort', ['status', 'sort_name', 'id'], unique=False)
-        batch_op.create_index('ix_partner_updated_at_id', ['updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_partner_sort_name_id', ['sort_name', 'id', 'archived_at'], unique=False)
+        batch_op.create_index('ix_partner_status_sort', ['status', 'sort_name', 'id', 'archived_at'], unique=False)
+        batch_op.create_index('ix_partner_updated_at_id', ['updated_at', 'id', 'archived_at'], unique=False)
 
     op.create_table('project',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -246,11 +246,11 @@ def upgrade():
     )
     with op.batch_alter_table('project', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_project_owner_id'), ['owner_id'], unique=False)
-        batch_op.create_index('ix_project_sort_name_id', ['sort_name', 'id'], unique=False)
+        batch_op.create_index('ix_project_sort_name_id', ['sort_name', 'id', 'archived_at'], unique=False)
         batch_op.create_index('ix_project_start_date', ['start_date'], unique=False)
-        batch_op.create_index('ix_project_start_sort_id', ['start_sort', 'id'], unique=False)
-        batch_op.create_index('ix_project_status_start', ['status', 'start_sort', 'id'], unique=False)
-        batch_op.create_index('ix_project_updated_at_id', ['updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_project_start_sort_id', ['start_sort', 'id', 'archived_at'], unique=False)
+        batch_op.create_index('ix_project_status_start', ['status', 'start_sort', 'id', 'archived_at'], unique=False)
+        batch_op.create_index('ix_project_updated_at_id', ['updated_at', 'id', 'archived_at'], unique=False)
 
     op.create_table('activity_agreement',
     sa.Column('activity_id', sa.Integer(), nullable=False),
