@@ -20,7 +20,6 @@ from crm.contacts.models import Contact, Position
 from crm.db import db, utcnow
 from crm.partners.models import KeyFigure, Partner, PartnerName
 from crm.projects.models import (
-    STANDARD_INDICATORS,
     Indicator,
     IndicatorActual,
     IndicatorKind,
@@ -29,21 +28,16 @@ from crm.projects.models import (
     ProjectPartner,
     project_agreement,
 )
-from crm.text import normalize, pinyin, search_blob
+from crm.text import pinyin, search_blob
 
 STORY_DAY = date(2021, 5, 17)  # the article's publication date; the signing was "recently"
 
 
-def ensure_indicator_kinds() -> dict[str, IndicatorKind]:
-    existing = {k.code: k for k in db.session.scalars(select(IndicatorKind))}
-    for code, name_en, name_zh, is_money, unit in STANDARD_INDICATORS:
-        if code not in existing:
-            existing[code] = IndicatorKind(
-                code=code, name_en=name_en, name_zh=name_zh, is_money=is_money, unit=unit
-            )
-            db.session.add(existing[code])
-    db.session.flush()
-    return existing
+def indicator_kinds_by_code() -> dict[str, IndicatorKind]:
+    from crm.projects.operations import ensure_standard_indicator_kinds
+
+    ensure_standard_indicator_kinds()
+    return {k.code: k for k in db.session.scalars(select(IndicatorKind))}
 
 
 def _partner(
@@ -125,7 +119,7 @@ def story_loaded() -> bool:
 
 def load_story() -> dict[str, object]:
     """Record the seed article. Returns the main records by a short name."""
-    kinds = ensure_indicator_kinds()
+    kinds = indicator_kinds_by_code()
     ukiic = _partner(
         "UKIIC",
         "英国国际创新中心",
@@ -647,6 +641,3 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
         "agreements": len(agreements),
         "projects": len(projects),
     }
-
-
-__all__ = ["add_synthetic", "ensure_indicator_kinds", "load_story", "normalize", "story_loaded"]

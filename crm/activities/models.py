@@ -14,7 +14,6 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
-    Integer,
     String,
     Table,
     Text,
@@ -257,6 +256,3 @@ class FollowUp(RecordMixin, db.Model):
             if record is not None:
                 return kind, record
         return None, None
-
-
-__all__ = ["Activity", "ActivityAttendee", "FollowUp", "LINK_CLASSES", "LINK_TABLES", "Integer"]

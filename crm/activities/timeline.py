@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, literal, or_, select, tuple_
@@ -270,6 +270,3 @@ def _load(items: list[Item]) -> None:
         }
     for item in items:
         item.obj = loaded.get(item.type, {}).get(item.id)
-
-
-__all__ = ["TYPES", "Timeline", "timeline", "timedelta"]

@@ -4,12 +4,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from crm import crud
 from crm.activities import queries
 from crm.activities.forms import PICKERS, ActivityForm, FollowUpForm
-from crm.activities.models import Activity, ActivityAttendee, FollowUp
+from crm.activities.models import Activity, FollowUp
 from crm.activities.operations import save_activity, save_follow_up, set_done
 from crm.auth.models import User
 from crm.db import db
@@ -233,6 +232,3 @@ def follow_up_undone(follow_up_id: int):
 def archive_follow_up(follow_up_id: int):
     follow_up = crud.load_or_404(FollowUp, follow_up_id)
     return crud.archive_record(follow_up, url_for("activities.follow_ups"))
-
-
-__all__ = ["ActivityAttendee", "selectinload"]
