@@ -131,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.agreements import views as agreement_views
     from crm.auth import views as auth_views
     from crm.contacts import views as contact_views
+    from crm.dashboard import views as dashboard_views
     from crm.partners import views as partner_views
     from crm.projects import views as project_views
 
@@ -144,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
         agreement_views,
         project_views,
         activity_views,
+        dashboard_views,
     ):
         app.register_blueprint(module.bp)
 

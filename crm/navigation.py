@@ -9,6 +9,7 @@ from crm.security import access_for, may_access
 # (endpoint, label) in display order; entries whose endpoint is not registered are skipped.
 NAV = [
     ("main.index", _l("Home")),
+    ("dashboard.index", _l("Dashboard")),
     ("partners.index", _l("Partners")),
     ("contacts.index", _l("Contacts")),
     ("agreements.index", _l("Agreements")),

@@ -97,6 +97,9 @@ CSP = (
 )
 
 
+PUBLIC_ASSETS = {"static", "bootstrap.static", "dashboard.plotly_js"}
+
+
 def set_security_headers(response):
     """after_request: the headers every response carries."""
     headers = response.headers
@@ -105,7 +108,9 @@ def set_security_headers(response):
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_user and current_user.is_authenticated:
+    # Pages of a signed-in user are never cached; published assets (our static files,
+    # Bootstrap, plotly) are the same for everyone and keep their own caching.
+    if request.endpoint not in PUBLIC_ASSETS and current_user and current_user.is_authenticated:
         headers["Cache-Control"] = "no-store"
         headers["Vary"] = "Cookie"
     return response

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crm.security import access_for, is_safe_next, may_access
+from crm.security import PUBLIC_ASSETS, access_for, is_safe_next, may_access
 from tests.factories import PASSWORD
 from tests.sweeps import CASE_COUNTS, STATE_CHANGING, routes
 
@@ -107,7 +107,7 @@ def test_security_headers_sweep(app, users):
                 problems.append("nosniff")
             if not headers.get("Referrer-Policy"):
                 problems.append("Referrer-Policy")
-            signed_in_page = role and rule.endpoint not in ("static", "bootstrap.static")
+            signed_in_page = role and rule.endpoint not in PUBLIC_ASSETS
             if signed_in_page and "no-store" not in headers.get("Cache-Control", ""):
                 problems.append("Cache-Control")
             if problems:

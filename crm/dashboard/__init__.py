@@ -1,0 +1,1 @@
+"""The managers' dashboard: headline figures, charts and lists, each linked to its list."""

@@ -1,0 +1,120 @@
+"""The managers' dashboard page and the charting library it draws with (served locally)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+from flask import Blueprint, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from crm import crud
+from crm.dashboard import queries
+from crm.security import requires
+from crm.vocab import PARTNER_KINDS, choices, countries, country_name
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+YEAR = 365 * 24 * 3600
+
+
+def drill_url(figure) -> str | None:
+    """The list a figure leads to, or None when no list can show exactly its records."""
+    if figure is None or figure.drill is None:
+        return None
+    return url_for(figure.drill.endpoint, **figure.drill.args)
+
+
+def _bar(chart_id, title, figures, label=str) -> dict:
+    """A one-series bar chart: labels, counts and each bar's drill-down URL."""
+    return {
+        "id": chart_id,
+        "title": title,
+        "traces": [
+            {
+                "name": title,
+                "x": [label(fig) for fig in figures],
+                "y": [fig.value for fig in figures],
+                "customdata": [drill_url(fig) for fig in figures],
+            }
+        ],
+    }
+
+
+def charts(data) -> list[dict]:
+    """What dashboard.js draws: plain numbers, labels and URLs, no HTML."""
+    per_quarter = data["per_quarter"]
+    quarterly = {
+        "id": "chart-signed-per-quarter",
+        "title": _("Agreements signed per quarter, by type"),
+        "stacked": True,
+        "traces": [
+            {
+                "name": str(series["label"]),
+                "x": per_quarter["quarters"],
+                "y": [p.value for p in series["points"]],
+                "customdata": [drill_url(p) for p in series["points"]],
+            }
+            for series in per_quarter["series"]
+        ],
+    }
+    return [
+        quarterly,
+        _bar(
+            "chart-agreements-by-stage",
+            _("Agreements by stage"),
+            data["by_stage"],
+            lambda fig: str(fig.label),
+        ),
+        _bar(
+            "chart-partners-by-kind",
+            _("Partners by kind"),
+            data["partner_kinds"],
+            lambda fig: str(fig.label),
+        ),
+        _bar(
+            "chart-partners-by-country",
+            _("Partners by country"),
+            data["partner_countries"],
+            lambda fig: country_name(fig.code) or _("Unknown"),
+        ),
+        _bar(
+            "chart-projects-by-status",
+            _("Projects by status"),
+            data["project_statuses"],
+            lambda fig: str(fig.label),
+        ),
+    ]
+
+
+@bp.route("/")
+@requires("manager")
+def index():
+    filters = queries.parse_filters(request.args)
+    data = queries.dashboard_data(filters)
+    return render_template(
+        "dashboard/index.html",
+        **data,
+        charts=charts(data),
+        drill_url=drill_url,
+        label_of=lambda fig: fig.label,
+        country_of=lambda fig: country_name(fig.code) or _("Unknown"),
+        kinds=choices(PARTNER_KINDS),
+        countries=list(countries().items()),
+        owners=crud.owner_choices()[1:],
+        plotly_version=plotly.__version__,
+    )
+
+
+@bp.route("/plotly.min.js")
+@requires("public")
+def plotly_js():
+    """plotly's own bundle from the installed package: no CDN, cached for a year.
+
+    Public like the app's other static files (it is a published library). Signed-in
+    responses get `no-store` from crm.security.set_security_headers, which overrides this.
+    """
+    response = send_file(PLOTLY_JS, mimetype="text/javascript", max_age=YEAR, conditional=True)
+    response.cache_control.immutable = True
+    return response
