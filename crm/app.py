@@ -134,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.dashboard import views as dashboard_views
     from crm.partners import views as partner_views
     from crm.projects import views as project_views
+    from crm.search import views as search_views
 
     for module in (
         main,
@@ -146,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
         project_views,
         activity_views,
         dashboard_views,
+        search_views,
     ):
         app.register_blueprint(module.bp)
 

@@ -77,6 +77,8 @@ def make_overrides(database_url, instance_path, **extra):
 
 
 def reset_schema(app) -> None:
+    from crm.search.index import create_search_index
+
     with app.app_context():
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -84,6 +86,7 @@ def reset_schema(app) -> None:
                 conn.execute(text("CREATE SCHEMA public"))
         db.metadata.drop_all(db.engine)
         db.create_all()
+        create_search_index(db.engine)
         db.engine.dispose()
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Integer, case, cast, extract, func, select
+from sqlalchemy import Integer, and_, case, cast, exists, extract, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from crm.activities.models import FollowUp
+from crm.activities.models import Activity, FollowUp, activity_partner
 from crm.agreements.models import Agreement
+from crm.auth.models import User
 from crm.db import db
 from crm.listing import parse_id
 from crm.partners.models import Partner
@@ -25,6 +26,12 @@ from crm.projects.models import Indicator, IndicatorActual, IndicatorKind, Miles
 from crm.vocab import AGREEMENT_STAGES, AGREEMENT_TYPES, PARTNER_KINDS, PROJECT_STATUSES
 
 SOON = timedelta(days=90)
+COLD = timedelta(days=180)
+# Notice periods longer than this are not looked for (as on the home page).
+LONGEST_NOTICE = timedelta(days=3650)
+# How far back an auto-renewing agreement's first expiry may lie and still be rolled.
+ROLLING_BACK = timedelta(days=3650)
+DEADLINE_CANDIDATES = 500
 MILESTONE_WINDOW = timedelta(days=30)
 TOP = 20
 TOP_COUNTRIES = 15
@@ -230,18 +237,12 @@ def agreements_by_stage(f: DashboardFilters) -> list[Figure]:
 
 
 def expiring(f: DashboardFilters, today: date) -> dict:
-    """Signed agreements whose expiry falls in the next 90 days: how many, and the first 20."""
-    window = _agreements(f, Agreement).where(
-        Agreement.stage == "signed", Agreement.expires_on.between(today, today + SOON)
-    )
+    """Signed agreements whose recorded expiry falls in the next 90 days: how many."""
     count = db.session.scalar(
-        select(func.count()).select_from(window.with_only_columns(Agreement.id).subquery())
+        _agreements(f, func.count(Agreement.id)).where(
+            Agreement.stage == "signed", Agreement.expires_on.between(today, today + SOON)
+        )
     )
-    rows = db.session.scalars(
-        window.options(joinedload(Agreement.owner))
-        .order_by(Agreement.expires_on, Agreement.id)
-        .limit(TOP)
-    ).all()
     args = {
         **f.owner_args(),
         "stage": "signed",
@@ -249,7 +250,76 @@ def expiring(f: DashboardFilters, today: date) -> dict:
         "expires_to": (today + SOON).isoformat(),
         "sort": "expires",
     }
-    return {"figure": Figure("expiring", count, Drill("agreements.index", args)), "rows": rows}
+    return {"figure": Figure("expiring", count, Drill("agreements.index", args))}
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A signed agreement with a notice deadline or an expiry in the next 90 days."""
+
+    agreement_id: int
+    title: str
+    notice: date | None
+    end: date | None
+    first: date
+    notice_due: bool
+    end_due: bool
+
+
+def deadlines(f: DashboardFilters, today: date) -> dict:
+    """Notice deadlines and expiries in the next 90 days, soonest first (top 20).
+
+    Candidates come from SQL, bounded by expiry: expiring within the window, or later by at
+    most the longest notice looked for when a notice period is set, or (auto-renewing ones,
+    whose term rolls) expired within the last ten years. Python then rolls terms and
+    subtracts notice periods on that bounded set, as the home page does. `truncated` says
+    the candidate limit was reached, so the list may miss agreements further out.
+    """
+    horizon = today + SOON
+    near = Agreement.expires_on <= horizon
+    candidates = (
+        db.session.execute(
+            _agreements(f, Agreement)
+            .where(
+                Agreement.stage == "signed",
+                Agreement.expires_on.is_not(None),
+                or_(
+                    Agreement.expires_on.between(today, horizon),
+                    and_(
+                        Agreement.notice_days.is_not(None),
+                        Agreement.expires_on.between(today, horizon + LONGEST_NOTICE),
+                    ),
+                    and_(
+                        Agreement.auto_renew.is_(True),
+                        Agreement.effective_from.is_not(None),
+                        Agreement.expires_on.between(today - ROLLING_BACK, today),
+                    ),
+                ),
+            )
+            .order_by(case((near, 0), else_=1), Agreement.expires_on, Agreement.id)
+            .limit(DEADLINE_CANDIDATES)
+        )
+        .scalars()
+        .all()
+    )
+    rows = []
+    for agreement in candidates:
+        end, notice = agreement.current_term_end(today), agreement.notice_deadline(today)
+        end_due = end is not None and today <= end <= horizon
+        notice_due = notice is not None and today <= notice <= horizon
+        if end_due or notice_due:
+            first = min(d for d, due in ((notice, notice_due), (end, end_due)) if due)
+            rows.append(
+                Deadline(
+                    agreement.id, agreement.display_name, notice, end, first, notice_due, end_due
+                )
+            )
+    rows.sort(key=lambda row: (row.first, row.agreement_id))
+    return {
+        "rows": rows[:TOP],
+        "total": len(rows),
+        "truncated": len(candidates) >= DEADLINE_CANDIDATES,
+    }
 
 
 # --- partners -----------------------------------------------------------------------------
@@ -302,6 +372,131 @@ def partners_by_country(f: DashboardFilters) -> list[Figure]:
     return figures
 
 
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
+def new_partners(f: DashboardFilters) -> dict:
+    """Live partners created in the period and in the previous one (UTC days), one statement.
+
+    The drill-downs use the partners list's created_from / created_to filters.
+    """
+    prev_start, prev_end = f.previous
+
+    def created(start, end):
+        return and_(
+            Partner.created_at >= _day_start(start),
+            Partner.created_at < _day_start(end + timedelta(days=1)),
+        )
+
+    now, before = db.session.execute(
+        _partners(
+            f,
+            func.count(case((created(f.start, f.end), Partner.id))),
+            func.count(case((created(prev_start, prev_end), Partner.id))),
+        ).where(created(prev_start, f.end))
+    ).one()
+
+    def drill(start, end):
+        args = {**f.partner_args(), "created_from": start.isoformat()}
+        return Drill("partners.index", {**args, "created_to": end.isoformat()})
+
+    return {
+        "current": Figure("new", now, drill(f.start, f.end)),
+        "previous": Figure("new_previous", before, drill(prev_start, prev_end)),
+        "previous_period": (prev_start, prev_end),
+    }
+
+
+@dataclass(frozen=True)
+class ColdPartner:
+    partner_id: int
+    name: str
+    last_activity: datetime | None
+
+
+def going_cold(f: DashboardFilters, today: date) -> dict:
+    """Active live partners with no activity linked in the last 180 days (or none ever).
+
+    NOT EXISTS on activity_partner's (partner_id, occurred_at, activity_id) index; the top 20
+    are those never contacted, then the longest silent, each with its last activity time.
+    The partners list has no "silent since" filter, so the count has no drill-down.
+    """
+    cutoff = _day_start(today - COLD)
+    link = activity_partner.c
+    recent = exists().where(link.partner_id == Partner.id, link.occurred_at >= cutoff)
+    last = (
+        select(func.max(link.occurred_at))
+        .where(link.partner_id == Partner.id)
+        .correlate(Partner)
+        .scalar_subquery()
+    )
+    cold = _partners(f, Partner.id).where(Partner.status == "active", ~recent)
+    total = db.session.scalar(select(func.count()).select_from(cold.subquery()))
+    rows = db.session.execute(
+        cold.add_columns(Partner.name_en, Partner.name_zh, last.label("last"))
+        .order_by(case((last.is_(None), 0), else_=1), last, Partner.sort_name, Partner.id)
+        .limit(TOP)
+    ).all()
+    return {
+        "total": total,
+        "cutoff": today - COLD,
+        "rows": [
+            ColdPartner(pid, f"{en} · {zh}" if zh else en, _aware(when))
+            for pid, en, zh, when in rows
+        ],
+    }
+
+
+def _aware(value):
+    """A max() over a UTC column comes back as the column stores it: make it aware UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+# --- activities ---------------------------------------------------------------------------
+
+
+def activities_per_staff(f: DashboardFilters) -> dict:
+    """Live activities in the period per owner (top 20) and in all, in one statement."""
+    n = func.count(Activity.id)
+    query = (
+        select(Activity.owner_id, User.name, n, func.sum(n).over())
+        .outerjoin(User, User.id == Activity.owner_id)
+        .where(
+            Activity.archived_at.is_(None),
+            Activity.occurred_at >= _day_start(f.start),
+            Activity.occurred_at < _day_start(f.end + timedelta(days=1)),
+        )
+        .group_by(Activity.owner_id, User.name)
+        .order_by(n.desc(), User.name, Activity.owner_id)
+        .limit(TOP)
+    )
+    if f.owner:
+        query = query.where(Activity.owner_id == f.owner)
+    rows = db.session.execute(query).all()
+    period = {"from": f.start.isoformat(), "to": f.end.isoformat()}
+    figures = [
+        Figure(
+            name,
+            count,
+            Drill("activities.index", {"owner": owner_id, **period}) if owner_id else None,
+            str(owner_id or ""),
+        )
+        for owner_id, name, count, _total in rows
+    ]
+    total = int(rows[0][3]) if rows else 0
+    return {
+        "by_owner": figures,
+        "total": Figure(
+            "activities", total, Drill("activities.index", {**f.owner_args(), **period})
+        ),
+    }
+
+
 # --- projects -----------------------------------------------------------------------------
 
 
@@ -338,11 +533,27 @@ def projects_by_status(f: DashboardFilters) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class KindInfo:
+    """What the page shows of an indicator kind: plain values, safe to keep in the cache."""
+
+    id: int
+    code: str
+    name_en: str
+    name_zh: str | None
+    is_money: bool
+    unit: str | None
+    active: bool
+
+    def label(self, locale: str = "en") -> str:
+        return self.name_zh if str(locale).startswith("zh") and self.name_zh else self.name_en
+
+
 @dataclass
 class IndicatorFigure:
     """One indicator kind's actuals against its targets, in one currency for money."""
 
-    kind: IndicatorKind
+    kind: KindInfo
     currency: str | None
     target: Decimal = Decimal(0)
     actual_period: Decimal = Decimal(0)
@@ -359,7 +570,10 @@ def indicators(f: DashboardFilters) -> list[IndicatorFigure]:
 
     Money is summed per currency, never across currencies.
     """
-    kinds = {k.id: k for k in db.session.scalars(select(IndicatorKind).order_by(IndicatorKind.id))}
+    kinds = {
+        k.id: KindInfo(k.id, k.code, k.name_en, k.name_zh, k.is_money, k.unit, k.active)
+        for k in db.session.scalars(select(IndicatorKind).order_by(IndicatorKind.id))
+    }
     targets = db.session.execute(
         _projects(
             f,
@@ -445,28 +659,51 @@ def overdue_follow_ups(f: DashboardFilters, today: date) -> list[FollowUp]:
     return list(db.session.scalars(query))
 
 
-def dashboard_data(f: DashboardFilters, today: date | None = None) -> dict:
-    """Everything the page shows, in a fixed number of statements whatever the data."""
+def aggregates(f: DashboardFilters, today: date) -> dict:
+    """The figures, charts and computed lists: plain values only, so they can be cached."""
     from crm.vocab import PARTNER_STATUSES
 
-    today = today or date.today()
     projects = projects_by_status(f)
     by_status = {fig.code: fig for fig in projects["by_status"]}
     return {
-        "filters": f,
-        "today": today,
         "signed": agreements_signed(f),
         "per_quarter": signed_per_quarter(f),
         "by_stage": agreements_by_stage(f),
         "expiring": expiring(f, today),
+        "deadlines": deadlines(f, today),
         "partner_statuses": partners_by(f, Partner.status, PARTNER_STATUSES, "status"),
         "partner_kinds": partners_by(f, Partner.kind, PARTNER_KINDS, "kind"),
         "partner_countries": partners_by_country(f),
+        "new_partners": new_partners(f),
+        "going_cold": going_cold(f, today),
+        "activities": activities_per_staff(f),
         "project_statuses": projects["by_status"],
         "projects_active": by_status["active"],
         "projects_completed": by_status["completed"],
         "projects_started": projects["started"],
         "indicators": indicators(f),
+    }
+
+
+def cache_key(f: DashboardFilters, today: date) -> tuple:
+    return (today.isoformat(), *sorted(f.url_args().items()))
+
+
+def dashboard_data(f: DashboardFilters, today: date | None = None, cache=None) -> dict:
+    """Everything the page shows, in a fixed number of statements whatever the data.
+
+    `cache(key, compute)` keeps the aggregates (crm.dashboard.cache); the two short lists
+    of ORM rows (milestones, follow-ups) are read each time.
+    """
+    today = today or date.today()
+    if cache is None:
+        agg = aggregates(f, today)
+    else:
+        agg = cache(cache_key(f, today), lambda: aggregates(f, today))
+    return {
+        **agg,
+        "filters": f,
+        "today": today,
         "milestones": milestones_due(f, today),
         "follow_ups": overdue_follow_ups(f, today),
         "soon_until": today + SOON,

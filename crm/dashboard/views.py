@@ -9,7 +9,7 @@ from flask import Blueprint, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from crm import crud
-from crm.dashboard import queries
+from crm.dashboard import cache, queries
 from crm.security import requires
 from crm.vocab import PARTNER_KINDS, choices, countries, country_name
 
@@ -92,7 +92,7 @@ def charts(data) -> list[dict]:
 @requires("manager")
 def index():
     filters = queries.parse_filters(request.args)
-    data = queries.dashboard_data(filters)
+    data = queries.dashboard_data(filters, cache=cache.cached)
     return render_template(
         "dashboard/index.html",
         **data,

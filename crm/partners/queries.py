@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -45,6 +47,18 @@ def _tag(query, value):
     return query.where(Partner.id.in_(tagged))
 
 
+def _created(op):
+    """created_from / created_to: whole UTC days on Partner.created_at; bad dates raise."""
+
+    def apply(query, value):
+        start = datetime.combine(date.fromisoformat(value), time(0, 0), tzinfo=UTC)
+        if op == "from":
+            return query.where(Partner.created_at >= start)
+        return query.where(Partner.created_at < start + timedelta(days=1))
+
+    return apply
+
+
 def _own(query, value):
     if value != "1":
         raise ValueError(value)
@@ -60,6 +74,8 @@ FILTERS = [
     Filter("parent", int_filter(Partner.parent_id)),
     Filter("tag", _tag),
     Filter("own", _own),
+    Filter("created_from", _created("from")),
+    Filter("created_to", _created("to")),
     Filter("archived", archived_filter(Partner)),
 ]
 

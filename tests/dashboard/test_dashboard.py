@@ -4,13 +4,14 @@ to the figures, filters, a fixed number of statements, and plotly served by the 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from html import unescape
 
 import pytest
 
-from crm.activities.models import FollowUp
+from crm.activities.models import Activity, ActivityPartner, FollowUp
+from crm.dashboard.cache import app_cache
 from crm.db import db
 from crm.projects.models import Indicator, IndicatorActual, Milestone
 from tests.factories import (
@@ -24,6 +25,19 @@ from tests.querycount import count_statements
 TODAY = date.today()
 YEAR = TODAY.year
 PERIOD = {"from": f"{YEAR}-01-01", "to": f"{YEAR}-12-31"}
+# An activity time inside the current year and within the last 180 days.
+RECENT = datetime.combine(max(TODAY - timedelta(days=10), date(YEAR, 1, 1)), time(9), UTC)
+SILENT = datetime.combine(TODAY - timedelta(days=200), time(9), UTC)
+
+
+def log_activity(title, when, owner=None, partners=()):
+    activity = Activity(
+        title=title, kind="meeting", occurred_at=when, owner_id=owner.id if owner else None
+    )
+    for partner in partners:
+        activity.partner_links.append(ActivityPartner(partner_id=partner.id, occurred_at=when))
+    db.session.add(activity)
+    return activity
 
 
 def figure(page: str, element_id: str) -> int:
@@ -65,6 +79,39 @@ def populate(users, n=1):
         make_partner(f"Prospect {i}", kind="company", country="CN", status="prospect", owner=staff)
         make_partner(f"No country {i}", kind="company", country="", status="dormant")
         make_partner(f"Archived {i}", kind="company", country="CN", archived_at=datetime.now(UTC))
+        make_partner(
+            f"Old {i}",
+            kind="company",
+            country="CN",
+            status="dormant",
+            owner=staff,
+            created_at=datetime(YEAR - 1, 6, 1, 12, tzinfo=UTC),
+        )
+        # UK uni heard from lately; CN gov silent for 200 days: going cold.
+        log_activity(f"Visit {i}", RECENT, manager, [uk])
+        log_activity(f"Call {i}", SILENT, staff, [cn])
+        make_agreement(
+            f"Notice {i}",
+            owner=staff,
+            stage="signed",
+            expires_on=TODAY + timedelta(days=120),
+            notice_days=60,
+        )
+        make_agreement(
+            f"Rolling {i}",
+            owner=staff,
+            stage="signed",
+            auto_renew=True,
+            effective_from=TODAY - timedelta(days=700),
+            expires_on=TODAY - timedelta(days=336),
+        )
+        make_agreement(
+            f"Far {i}",
+            owner=staff,
+            stage="signed",
+            expires_on=TODAY + timedelta(days=400),
+            notice_days=30,
+        )
         make_agreement(
             f"MoU {i}",
             parties=[(uk, "party")],
@@ -150,7 +197,8 @@ def test_figures_on_known_data(manager_client, users):
     assert figure(page, "fig-projects-started") == 1
     assert figure(page, "fig-expiring") == 1
     statuses = re.search(r'id="fig-partner-statuses">(.*?)</ul>', page, re.S).group(1)
-    assert re.findall(r'data-figure="(\d+)"', statuses) == ["1", "2", "1", "0"]
+    # prospect, active, dormant (No country and last year's Old), inactive
+    assert re.findall(r'data-figure="(\d+)"', statuses) == ["1", "2", "2", "0"]
     # Previous period (last year): one agreement signed.
     assert 'data-figure="1">1</a>' in re.search(
         r'id="fig-signed-previous".*?</div>', page, re.S
@@ -232,21 +280,130 @@ def test_filters_change_the_figures(manager_client, users):
     assert figure(last_year, "fig-signed") == 1
     cn = manager_client.get("/dashboard/", query_string={**PERIOD, "country": "cn"}).text
     statuses = re.search(r'id="fig-partner-statuses">(.*?)</ul>', cn, re.S).group(1)
-    assert re.findall(r'data-figure="(\d+)"', statuses) == ["1", "1", "0", "0"]
+    assert re.findall(r'data-figure="(\d+)"', statuses) == ["1", "1", "1", "0"]
     bad = manager_client.get("/dashboard/", query_string={"from": "nonsense", "kind": "x"})
     assert bad.status_code == 200 and "was not understood" in bad.text
 
 
 def test_statement_count_does_not_grow_with_the_data(app, manager_client, users):
-    populate(users, 1)
-    manager_client.get("/dashboard/")
-    with count_statements(app) as few:
-        assert manager_client.get("/dashboard/").status_code == 200
-    populate(users, 15)
-    with count_statements(app) as many:
-        assert manager_client.get("/dashboard/").status_code == 200
+    """Cold (cache cleared) and cached, at 1 and at 16 copies of the data: same counts."""
+    manager_client.get("/dashboard/")  # the app's first request checks for a first user
+    counts = []
+    for n in (1, 15):
+        populate(users, n)
+        app_cache(app).clear()
+        with count_statements(app) as cold:
+            assert manager_client.get("/dashboard/").status_code == 200
+        with count_statements(app) as cached:
+            assert manager_client.get("/dashboard/").status_code == 200
+        counts.append((cold, cached))
+    (few, few_cached), (many, many_cached) = counts
     assert few.count == many.count, many
+    assert few_cached.count == many_cached.count, many_cached
     assert few.count <= 25, few
+    assert few_cached.count < few.count - 10, few_cached
+
+
+def test_cache_is_cleared_by_writes(app, manager_client, users):
+    populate(users)
+    first = manager_client.get("/dashboard/", query_string=PERIOD).text
+    with count_statements(app) as cached:
+        again = manager_client.get("/dashboard/", query_string=PERIOD).text
+    assert figure(again, "fig-new-partners") == figure(first, "fig-new-partners")
+    assert cached.count <= 5, cached
+    # A write through the ORM session clears the cache: the next page shows it.
+    make_partner("Brand new", kind="company", country="GB", status="active")
+    db.session.commit()
+    with count_statements(app) as cold:
+        after = manager_client.get("/dashboard/", query_string=PERIOD).text
+    assert cold.count > cached.count
+    assert figure(after, "fig-new-partners") == figure(first, "fig-new-partners") + 1
+    # So does a write made through the web.
+    manager_client.get("/dashboard/", query_string=PERIOD)
+    partner = make_partner("To archive", status="active")
+    db.session.commit()
+    before = figure(manager_client.get("/dashboard/", query_string=PERIOD).text, "fig-new-partners")
+    response = manager_client.post_form(f"/partners/{partner.id}/archive")
+    assert response.status_code in (200, 302, 303), response.status_code
+    later = figure(manager_client.get("/dashboard/", query_string=PERIOD).text, "fig-new-partners")
+    assert later == before - 1
+
+
+def test_new_partners_and_their_list(manager_client, users):
+    populate(users, 2)
+    page = manager_client.get("/dashboard/", query_string=PERIOD).text
+    assert figure(page, "fig-new-partners") == 8  # UK, CN, Prospect, No country; not archived
+    previous = re.search(r'id="fig-new-partners-previous".*?</div>', page, re.S).group(0)
+    href, value = drills(previous)[0]
+    assert value == 2 and "created_from" in href
+    assert list_count(manager_client, href) == 2
+    listed = manager_client.get(href).text
+    assert "Old 0" in listed and "UK uni 0" not in listed
+    # The filters survive the list's own filter form.
+    assert 'name="created_from"' in listed and 'name="created_to"' in listed
+    bad = manager_client.get("/partners/", query_string={"created_from": "soon"}).text
+    assert "was not understood" in bad
+
+
+def test_going_cold(manager_client, users):
+    populate(users, 2)
+    # A partner never contacted comes first; one heard from 181 days ago is cold too.
+    never = make_partner("Never met", status="active")
+    edge = make_partner("Edge", status="active")
+    log_activity("Long ago", datetime.now(UTC) - timedelta(days=181), partners=[edge])
+    fresh = make_partner("Fresh", status="active")
+    log_activity("Just now", datetime.now(UTC) - timedelta(days=179), partners=[fresh])
+    db.session.commit()
+    page = manager_client.get("/dashboard/", query_string=PERIOD).text
+    cold = re.search(r'id="fig-going-cold" data-figure="(\d+)"', page)
+    assert int(cold.group(1)) == 4  # CN gov x2, Never met, Edge
+    ids = re.findall(r'data-partner="(\d+)"', page)
+    assert ids[0] == str(never.id) and str(edge.id) in ids and str(fresh.id) not in ids
+    assert "UK uni 0" not in re.search(r'id="list-going-cold".*?</ul>', page, re.S).group(0)
+    assert f"Last activity {SILENT.date()}" in page
+    staff_only = manager_client.get(
+        "/dashboard/", query_string={**PERIOD, "owner": users["staff"].id}
+    ).text
+    assert re.search(r'id="fig-going-cold" data-figure="2"', staff_only)
+
+
+def test_activities_per_staff_member(manager_client, users):
+    populate(users, 2)
+    page = manager_client.get("/dashboard/", query_string=PERIOD).text
+    table = re.search(r'id="table-activities-per-staff".*?</table>', page, re.S).group(0)
+    rows = drills(table)
+    silent_in_year = SILENT.year == YEAR
+    expected = {users["manager"].id: 2, users["staff"].id: 2 if silent_in_year else 0}
+    for url, value in rows:
+        owner = int(re.search(r"owner=(\d+)", url).group(1))
+        assert value == expected[owner], url
+        assert list_count(manager_client, url) == value
+    assert figure(page, "fig-activities") == sum(expected.values())
+    assert list_count(
+        manager_client,
+        drills(re.search(r'id="fig-activities".*?</span>', page, re.S).group(0))[0][0],
+    ) == sum(expected.values())
+
+
+def test_notice_deadlines_and_expiries(manager_client, users):
+    from crm.agreements.models import Agreement
+
+    populate(users)
+    page = manager_client.get("/dashboard/", query_string=PERIOD).text
+    listed = re.search(r'id="list-deadlines".*?</ul>', page, re.S).group(0)
+    for title in ("Coop 0", "Notice 0", "Rolling 0"):
+        assert title in listed, title
+    assert "Far 0" not in listed and "MoU 0" not in listed
+    notice = db.session.scalar(db.select(Agreement).where(Agreement.title == "Notice 0"))
+    rolling = db.session.scalar(db.select(Agreement).where(Agreement.title == "Rolling 0"))
+    assert f"Notice by {notice.notice_deadline(TODAY)}" in listed
+    assert f"Expires {rolling.current_term_end(TODAY)}" in listed
+    assert re.search(r'id="fig-deadlines">3<', page)
+    # Soonest first: Rolling (29 days), Coop (30), Notice (notice in 60).
+    order = re.findall(r">(Rolling 0|Coop 0|Notice 0)</a>", listed)
+    assert order == ["Rolling 0", "Coop 0", "Notice 0"]
+    # The recorded-expiry figure keeps its drill-down (Coop only).
+    assert figure(page, "fig-expiring") == 1
 
 
 def test_plotly_is_served_by_the_app(app, manager_client, staff_client, users):
