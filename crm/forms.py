@@ -168,7 +168,7 @@ def no_control_characters(form, field):
     if isinstance(field.data, str) and any(
         ord(ch) < 32 and ch not in "\t\n\r" for ch in field.data
     ):
-        raise ValidationError(_l("Remove the invisible control characters from this text."))
+        raise ValidationError(_l("Remove the control characters from this text."))
 
 
 def text_field(label, max_length, required=False, validators_extra=(), **kwargs):

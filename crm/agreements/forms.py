@@ -28,36 +28,6 @@ from crm.vocab import AGREEMENT_STAGES, AGREEMENT_TYPES, AMENDMENT_KINDS, PARTY_
 MAX_ID = 2**31 - 1
 
 
-class Picker(RecordPicker):
-    """A RecordPicker that answers "pick from the list" for ids no record can have."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.type = "RecordPicker"  # rendered and treated exactly like its parent
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and not 0 < self.data <= MAX_ID:
-            self.data = None
-            raise ValueError(_l("Pick a record from the list."))
-
-
-class PartyRows(Rows):
-    """Rows whose index in the field names must be plain ASCII digits.
-
-    WTForms accepts any Unicode digit ("parties-²-partner") as an index and then fails
-    to convert it; such keys are ignored here instead of ending in a server error.
-    """
-
-    def _extract_indices(self, prefix, formdata):
-        offset = len(prefix) + 1
-        for key in formdata:
-            if key.startswith(prefix):
-                index = key[offset:].split(self._field_separator, 1)[0]
-                if index.isascii() and index.isdigit() and len(index) < 7:
-                    yield int(index)
-
-
 def _picked(form, field):
     # Required, unless the picker has already said what is wrong with the input.
     if field.data is None and not field.errors:
@@ -68,14 +38,14 @@ class PartyRow(RowForm):
     # A row with only a signatory typed in is not blank: its input is never dropped
     # silently, it asks for the organisation instead.
     key_fields = ("partner", "signatory", "signatory_title")
-    partner = Picker(
+    partner = RecordPicker(
         _l("Organisation"),
         validators=[_picked],
         model=Partner,
         lookup="partners.lookup",
     )
     role = SelectField(_l("Role"), choices=choices(PARTY_ROLES), default="party")
-    signatory = Picker(_l("Signatory"), model=Contact, lookup="contacts.lookup")
+    signatory = RecordPicker(_l("Signatory"), model=Contact, lookup="contacts.lookup")
     signatory_title = text_field(_l("Signatory's title"), 300)
 
     def is_blank(self) -> bool:
@@ -93,10 +63,11 @@ def _refuse_nul(form) -> bool:
     """
     found = False
     for field in form:
-        if field.type in ("FieldList", "PartyRows"):
+        if field.type in ("FieldList", "Rows"):
             for entry in field.entries:
                 found = _refuse_nul(entry.form) or found
-        elif field.type in ("StringField", "TextAreaField") and "\x00" in (field.data or ""):
+        # Text fields refuse it themselves (crm.forms.text_field); text areas here.
+        elif field.type == "TextAreaField" and "\x00" in (field.data or ""):
             field.errors = [*field.errors, _l("Remove the control characters from this text.")]
             found = True
     return found
@@ -126,7 +97,7 @@ class AgreementForm(VersionedForm):
         _l("Summary"), validators=[Optional(), Length(max=20000)], filters=[strip_or_none]
     )
     owner = SelectField(_l("Owner"), coerce=int, validators=[Optional()])
-    amends = Picker(
+    amends = RecordPicker(
         _l("Amends or supplements"),
         model=Agreement,
         lookup="agreements.lookup",
@@ -138,7 +109,7 @@ class AgreementForm(VersionedForm):
         default="",
         validators=[Optional()],
     )
-    parties = PartyRows(PartyRow, _l("Parties"), min_entries=2)
+    parties = Rows(PartyRow, _l("Parties"), min_entries=2)
 
     def validate(self, extra_validators=None) -> bool:
         """Field checks first, then the rules that compare fields with each other."""

@@ -22,7 +22,6 @@ from wtforms.validators import (
     Optional,
     Regexp,
     StopValidation,
-    ValidationError,
 )
 
 from crm.agreements.models import Agreement
@@ -35,6 +34,7 @@ from crm.forms import (
     VersionedForm,
     currency_field,
     money_pair_errors,
+    no_control_characters,
     strip_or_none,
     text_field,
 )
@@ -45,17 +45,6 @@ from crm.vocab import PROJECT_ROLES, PROJECT_STATUSES, choices, options
 # Ids above this cannot exist (id columns are 32-bit on PostgreSQL); asking the database
 # about them would fail with an overflow instead of answering "not found".
 MAX_ID = 2**31 - 1
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def printable(form, field):
-    """Refuse control characters: PostgreSQL cannot store NUL, and none belongs in a name."""
-    if isinstance(field.data, str) and _CONTROL.search(field.data):
-        raise ValidationError(_l("Remove the control characters from this text."))
-
-
-def _text(label, max_length, required=False, **kwargs):
-    return text_field(label, max_length, required=required, validators_extra=[printable], **kwargs)
 
 
 class Required:
@@ -80,37 +69,6 @@ def optional_id(value):
     if not 0 < number <= MAX_ID:
         raise ValueError(value)
     return number
-
-
-class Picker(RecordPicker):
-    """A RecordPicker that answers "pick from the list" for ids no record can have."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The macros and RowForm.is_blank recognise pickers by this type name.
-        self.type = "RecordPicker"
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and not 0 < self.data <= MAX_ID:
-            self.data = None
-            raise ValueError(_l("Pick a record from the list."))
-
-
-class ProjectRows(Rows):
-    """Rows whose index in the field names must be plain ASCII digits.
-
-    WTForms accepts any Unicode digit ("partners-²-partner") as an index and then fails
-    to convert it; such keys are ignored here instead of ending in a server error.
-    """
-
-    def _extract_indices(self, prefix, formdata):
-        offset = len(prefix) + 1
-        for key in formdata:
-            if key.startswith(prefix + self._separator):
-                index = key[offset:].split(self._separator, 1)[0]
-                if index.isascii() and index.isdigit() and len(index) < 7:
-                    yield int(index)
 
 
 def kind_choices(form, field):
@@ -141,12 +99,12 @@ def _kind_field():
 
 class AgreementRow(RowForm):
     key_fields = ("agreement",)
-    agreement = Picker(_l("Agreement"), model=Agreement, lookup="agreements.lookup")
+    agreement = RecordPicker(_l("Agreement"), model=Agreement, lookup="agreements.lookup")
 
 
 class PartnerRow(RowForm):
     key_fields = ("partner",)
-    partner = Picker(
+    partner = RecordPicker(
         _l("Partner"),
         validators=[Required(_l("Pick the organisation."))],
         model=Partner,
@@ -158,7 +116,7 @@ class PartnerRow(RowForm):
 class MilestoneRow(RowForm):
     # A row with only a date is not blank: it asks for its title instead of vanishing.
     key_fields = ("title", "due_on", "done_on")
-    title = _text(_l("Milestone"), 300, required=True)
+    title = text_field(_l("Milestone"), 300, required=True)
     due_on = FriendlyDateField(_l("Due"))
     done_on = FriendlyDateField(_l("Done on"))
 
@@ -205,7 +163,7 @@ def period_end_of(label: str | None) -> date | None:
 class ActualRow(RowForm):
     key_fields = ("kind_id", "period", "period_end", "value")
     kind_id = _kind_field()
-    period = _text(
+    period = text_field(
         _l("Period"), 20, required=True, description=_l("2021, 2021-Q3, 2021-H1 or 2021-07")
     )
     period_end = FriendlyDateField(_l("Period ends"))
@@ -213,8 +171,8 @@ class ActualRow(RowForm):
 
 
 class ProjectForm(VersionedForm):
-    name = _text(_l("Name"), 300, required=True)
-    name_zh = _text(_l("Chinese name"), 200)
+    name = text_field(_l("Name"), 300, required=True)
+    name_zh = text_field(_l("Chinese name"), 200)
     status = SelectField(_l("Status"), choices=choices(PROJECT_STATUSES), default="planned")
     start_date = FriendlyDateField(_l("Start"))
     end_date = FriendlyDateField(_l("End"))
@@ -228,14 +186,14 @@ class ProjectForm(VersionedForm):
     )
     description = TextAreaField(
         _l("Description"),
-        validators=[Optional(), Length(max=20000), printable],
+        validators=[Optional(), Length(max=20000), no_control_characters],
         filters=[strip_or_none],
     )
-    agreement_links = ProjectRows(AgreementRow, _l("Agreements it came out of"))
-    partners = ProjectRows(PartnerRow, _l("Partners"))
-    milestones = ProjectRows(MilestoneRow, _l("Milestones"))
-    indicators = ProjectRows(IndicatorRow, _l("Outcome indicators"))
-    actuals = ProjectRows(ActualRow, _l("Actuals"))
+    agreement_links = Rows(AgreementRow, _l("Agreements it came out of"))
+    partners = Rows(PartnerRow, _l("Partners"))
+    milestones = Rows(MilestoneRow, _l("Milestones"))
+    indicators = Rows(IndicatorRow, _l("Outcome indicators"))
+    actuals = Rows(ActualRow, _l("Actuals"))
 
     def validate(self, extra_validators=None) -> bool:
         """Field checks first, then the rules that compare fields and rows with each other."""
@@ -353,7 +311,7 @@ class IndicatorKindForm(FlaskForm):
         filters=[strip_or_none, _lower],
         description=_l("Lower-case letters, digits and underscores, such as patents_granted."),
     )
-    name_en = _text(_l("English name"), 200, required=True)
-    name_zh = _text(_l("Chinese name"), 100)
+    name_en = text_field(_l("English name"), 200, required=True)
+    name_zh = text_field(_l("Chinese name"), 100)
     measure = SelectField(_l("Measured as"), choices=options(MEASURES.items()), default="count")
-    unit = _text(_l("Unit"), 50, description=_l("For counts, such as people or filings."))
+    unit = text_field(_l("Unit"), 50, description=_l("For counts, such as people or filings."))
