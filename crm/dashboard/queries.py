@@ -420,7 +420,7 @@ def going_cold(f: DashboardFilters, today: date) -> dict:
 
     NOT EXISTS on activity_partner's (partner_id, occurred_at, activity_id) index; the top 20
     are those never contacted, then the longest silent, each with its last activity time.
-    The partners list has no "silent since" filter, so the count has no drill-down.
+    The count drills down to the partners list's `silent_since` filter.
     """
     cutoff = _day_start(today - COLD)
     link = activity_partner.c
@@ -438,8 +438,13 @@ def going_cold(f: DashboardFilters, today: date) -> dict:
         .order_by(case((last.is_(None), 0), else_=1), last, Partner.sort_name, Partner.id)
         .limit(TOP)
     ).all()
+    drill = Drill(
+        "partners.index",
+        {**f.partner_args(), "status": "active", "silent_since": (today - COLD).isoformat()},
+    )
     return {
         "total": total,
+        "figure": Figure("going_cold", total, drill),
         "cutoff": today - COLD,
         "rows": [
             ColdPartner(pid, f"{en} · {zh}" if zh else en, _aware(when))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.db import db
@@ -59,6 +59,15 @@ def _created(op):
     return apply
 
 
+def _silent_since(query, value):
+    """Partners with no activity linked on or after that day (UTC): "going cold"."""
+    from crm.activities.models import activity_partner
+
+    start = datetime.combine(date.fromisoformat(value), time(0, 0), tzinfo=UTC)
+    link = activity_partner.c
+    return query.where(~exists().where(link.partner_id == Partner.id, link.occurred_at >= start))
+
+
 def _own(query, value):
     if value != "1":
         raise ValueError(value)
@@ -75,6 +84,7 @@ FILTERS = [
     Filter("tag", _tag),
     Filter("own", _own),
     Filter("created_from", _created("from")),
+    Filter("silent_since", _silent_since),
     Filter("created_to", _created("to")),
     Filter("archived", archived_filter(Partner)),
 ]

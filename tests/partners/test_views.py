@@ -356,3 +356,19 @@ def test_statement_counts_do_not_grow_with_related_rows(app, staff_client):
             assert staff_client.get("/partners/", query_string=query).status_code == 200
         listed.append(log.count)
     assert listed[0] == listed[1], listed
+
+
+def test_silent_since_lists_partners_without_recent_activity(staff_client):
+    from datetime import UTC, datetime, timedelta
+
+    from crm.activities.models import Activity, ActivityPartner
+
+    heard, silent = make_partner("Heard from"), make_partner("Silent")
+    when = datetime.now(UTC) - timedelta(days=10)
+    activity = Activity(title="Call", kind="call", occurred_at=when)
+    activity.partner_links.append(ActivityPartner(partner_id=heard.id, occurred_at=when))
+    db.session.add(activity)
+    db.session.commit()
+    since = (date.today() - timedelta(days=180)).isoformat()
+    assert list_names(staff_client, silent_since=since) == [silent.name_en]
+    assert "was not understood" in staff_client.get("/partners/?silent_since=soon").text
