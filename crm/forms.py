@@ -16,11 +16,13 @@ from wtforms import (
     HiddenField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from crm.db import db
+from crm.listing import MAX_ID
 from crm.vocab import CURRENCIES, countries, options
 
 
@@ -64,7 +66,7 @@ class RecordPicker(Field):
         if raw:
             try:
                 self.data = int(raw)
-                if not 0 < self.data < 2**31:
+                if not 0 < self.data <= MAX_ID:
                     raise ValueError(raw)
             except ValueError:
                 self.data = None
@@ -100,36 +102,6 @@ class RecordPicker(Field):
         if record is None and self.data is not None:
             record = db.session.get(self.model, self.data)
         return getattr(record, "display_name", "") if record is not None else ""
-
-
-class MoneyField(StringField):
-    """An amount: not negative, at most two decimals, kept as typed on error."""
-
-    def process_formdata(self, valuelist):
-        raw = (valuelist[0] if valuelist else "").strip().replace(",", "")
-        self.raw_data = valuelist
-        if not raw:
-            self.data = None
-            return
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            self.data = None
-            raise ValueError(_l("Enter an amount such as 1250000.00.")) from None
-        if not value.is_finite():
-            raise ValueError(_l("Enter an amount such as 1250000.00."))
-        if value < 0:
-            raise ValueError(_l("The amount cannot be negative."))
-        if value.as_tuple().exponent < -2:
-            raise ValueError(_l("Use at most two decimals."))
-        if value >= Decimal("1e16"):
-            raise ValueError(_l("This amount is too large."))
-        self.data = value
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else f"{self.data:f}"
 
 
 class FriendlyDateField(DateField):
@@ -179,6 +151,15 @@ def text_field(label, max_length, required=False, validators_extra=(), **kwargs)
     return StringField(label, validators=validators, filters=[strip_or_none], **kwargs)
 
 
+def long_text_field(label, max_length=20000):
+    """A free-text area (description, notes, summary): stripped, bounded, no control chars."""
+    return TextAreaField(
+        label,
+        validators=[Optional(), Length(max=max_length), no_control_characters],
+        filters=[strip_or_none],
+    )
+
+
 class FriendlyDecimal(StringField):
     """A number (may be negative, up to four decimals), kept as typed on error."""
 
@@ -191,17 +172,43 @@ class FriendlyDecimal(StringField):
         try:
             value = Decimal(raw)
         except InvalidOperation:
-            raise ValueError(_l("Enter a number such as 42.8.")) from None
-        if not value.is_finite() or abs(value) >= Decimal("1e20"):
-            raise ValueError(_l("Enter a number such as 42.8."))
+            raise ValueError(self.not_a_number) from None
+        if not value.is_finite():
+            raise ValueError(self.not_a_number)
+        self.check(value)
+        self.data = value
+
+    not_a_number = _l("Enter a number such as 42.8.")
+
+    def check(self, value: Decimal) -> None:
+        if abs(value) >= Decimal("1e20"):
+            raise ValueError(self.not_a_number)
         if value.as_tuple().exponent < -4:
             raise ValueError(_l("Use at most four decimals."))
-        self.data = value
 
     def _value(self):
         if self.raw_data:
             return self.raw_data[0]
         return "" if self.data is None else f"{self.data.normalize():f}"
+
+
+class MoneyField(FriendlyDecimal):
+    """An amount: not negative, at most two decimals, kept as typed on error."""
+
+    not_a_number = _l("Enter an amount such as 1250000.00.")
+
+    def check(self, value: Decimal) -> None:
+        if value < 0:
+            raise ValueError(_l("The amount cannot be negative."))
+        if value.as_tuple().exponent < -2:
+            raise ValueError(_l("Use at most two decimals."))
+        if value >= Decimal("1e16"):
+            raise ValueError(_l("This amount is too large."))
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{self.data:f}"
 
 
 def strip_or_none(value):

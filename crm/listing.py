@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app, request
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy import literal as sa_literal
 
 from crm.db import db
@@ -256,18 +256,3 @@ def hide_archived(query: Select, model, args=None) -> Select:
     if args.get("archived") in ("only", "all"):
         return query
     return query.where(model.archived_at.is_(None))
-
-
-__all__ = [
-    "Filter",
-    "Page",
-    "Sort",
-    "and_",
-    "archived_filter",
-    "choice_filter",
-    "date_filter",
-    "hide_archived",
-    "int_filter",
-    "or_",
-    "paginate",
-]

@@ -85,7 +85,3 @@ def can_archive(user, record) -> bool:
 
 def can_restore(user, record) -> bool:
     return user.has_role("manager")
-
-
-def can_reassign(user) -> bool:
-    return user.has_role("manager")

@@ -95,20 +95,14 @@ def make_agreement(title=None, parties=(), owner=None, **fields):
 
 
 def indicator_kinds():
-    """The standard indicator kinds, created on first use."""
+    """The standard indicator kinds by code, created on first use."""
     from sqlalchemy import select
 
-    from crm.projects.models import STANDARD_INDICATORS, IndicatorKind
+    from crm.projects.models import IndicatorKind
+    from crm.projects.operations import ensure_standard_indicator_kinds
 
-    existing = {k.code: k for k in db.session.scalars(select(IndicatorKind))}
-    for code, name_en, name_zh, is_money, unit in STANDARD_INDICATORS:
-        if code not in existing:
-            existing[code] = IndicatorKind(
-                code=code, name_en=name_en, name_zh=name_zh, is_money=is_money, unit=unit
-            )
-            db.session.add(existing[code])
-    db.session.flush()
-    return existing
+    ensure_standard_indicator_kinds()
+    return {k.code: k for k in db.session.scalars(select(IndicatorKind))}
 
 
 def make_project(name=None, partners=(), agreements=(), owner=None, **fields):

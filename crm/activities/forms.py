@@ -7,7 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from crm.agreements.models import Agreement
@@ -18,7 +18,7 @@ from crm.forms import (
     RowForm,
     Rows,
     VersionedForm,
-    no_control_characters,
+    long_text_field,
     strip_or_none,
     text_field,
 )
@@ -81,11 +81,7 @@ class ActivityForm(VersionedForm):
     )
     timezone = SelectField(_l("Time zone"), choices=timezone_choices, default="Asia/Shanghai")
     location = text_field(_l("Location"), 300)
-    summary = TextAreaField(
-        _l("Summary"),
-        validators=[Optional(), Length(max=20000), no_control_characters],
-        filters=[strip_or_none],
-    )
+    summary = long_text_field(_l("Summary"))
     attendees = Rows(AttendeeRow, _l("Attendees"))
     staff = SelectMultipleField(_l("Our staff present"), coerce=int, validators=[Optional()])
     partners = Rows(_link_row("partner"), _l("Partners"))
@@ -115,11 +111,7 @@ class FollowUpForm(VersionedForm):
     contact = RecordPicker(_l("Contact"), model=Contact, lookup="contacts.lookup")
     agreement = RecordPicker(_l("Agreement"), model=Agreement, lookup="agreements.lookup")
     project = RecordPicker(_l("Project"), model=Project, lookup="projects.lookup")
-    notes = TextAreaField(
-        _l("Notes"),
-        validators=[Optional(), Length(max=20000), no_control_characters],
-        filters=[strip_or_none],
-    )
+    notes = long_text_field(_l("Notes"))
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms import BooleanField, IntegerField, SelectField
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from crm.agreements.models import Agreement
 from crm.contacts.models import Contact
@@ -16,16 +16,12 @@ from crm.forms import (
     Rows,
     VersionedForm,
     currency_field,
+    long_text_field,
     money_pair_errors,
-    strip_or_none,
     text_field,
 )
 from crm.partners.models import Partner
 from crm.vocab import AGREEMENT_STAGES, AGREEMENT_TYPES, AMENDMENT_KINDS, PARTY_ROLES, choices
-
-# Ids above this cannot exist (the id columns are 32-bit on PostgreSQL); asking the
-# database about them would fail with an overflow instead of "not found".
-MAX_ID = 2**31 - 1
 
 
 def _picked(form, field):
@@ -56,23 +52,6 @@ class PartyRow(RowForm):
         return super().is_blank()
 
 
-def _refuse_nul(form) -> bool:
-    """Mark text fields holding a NUL character; True if there was one.
-
-    PostgreSQL cannot store NUL in text: say so at the field rather than fail on save.
-    """
-    found = False
-    for field in form:
-        if field.type in ("FieldList", "Rows"):
-            for entry in field.entries:
-                found = _refuse_nul(entry.form) or found
-        # Text fields refuse it themselves (crm.forms.text_field); text areas here.
-        elif field.type == "TextAreaField" and "\x00" in (field.data or ""):
-            field.errors = [*field.errors, _l("Remove the control characters from this text.")]
-            found = True
-    return found
-
-
 class AgreementForm(VersionedForm):
     title = text_field(_l("Title"), 500, required=True)
     title_zh = text_field(_l("Chinese title"), 300)
@@ -93,9 +72,7 @@ class AgreementForm(VersionedForm):
     )
     value_amount = MoneyField(_l("Value"))
     value_currency = currency_field()
-    summary = TextAreaField(
-        _l("Summary"), validators=[Optional(), Length(max=20000)], filters=[strip_or_none]
-    )
+    summary = long_text_field(_l("Summary"))
     owner = SelectField(_l("Owner"), coerce=int, validators=[Optional()])
     amends = RecordPicker(
         _l("Amends or supplements"),
@@ -127,8 +104,7 @@ class AgreementForm(VersionedForm):
         if self.amendment_kind.data and self.amends.data is None and not self.amends.errors:
             self.amends.errors.append(_l("Pick the earlier agreement."))
         self._check_parties()
-        found_nul = _refuse_nul(self)
-        return valid and not self.errors and not found_nul
+        return valid and not self.errors
 
     def _check_parties(self) -> None:
         rows = self.parties.filled()

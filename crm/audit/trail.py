@@ -14,6 +14,7 @@ import contextvars
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import has_request_context
 from sqlalchemy import event, insert, inspect, select
@@ -92,6 +93,7 @@ def _fk_label(session, column, value):
     return {"id": value, "label": label}
 
 
+@lru_cache(maxsize=64)
 def _model_for_table(name: str):
     from crm.db import db
 

@@ -1,7 +1,7 @@
 """The contact form: one person, any number of positions held at once or over time."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, SelectField, TextAreaField
+from wtforms import EmailField, SelectField
 from wtforms.validators import Email, Length, Optional, ValidationError
 
 from crm.forms import (
@@ -10,7 +10,7 @@ from crm.forms import (
     RowForm,
     Rows,
     VersionedForm,
-    no_control_characters,
+    long_text_field,
     strip_or_none,
     text_field,
 )
@@ -43,9 +43,5 @@ class ContactForm(VersionedForm):
     )
     phone = text_field(_l("Phone"), 50)
     owner = SelectField(_l("Owner"), coerce=int, validators=[Optional()])
-    notes = TextAreaField(
-        _l("Notes"),
-        validators=[Optional(), Length(max=20000), no_control_characters],
-        filters=[strip_or_none],
-    )
+    notes = long_text_field(_l("Notes"))
     positions = Rows(PositionRow, _l("Positions"))

@@ -1,7 +1,7 @@
 """The partner form: one class for create and edit, with other names and key figures."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.forms import (
@@ -11,7 +11,7 @@ from crm.forms import (
     Rows,
     VersionedForm,
     country_field,
-    no_control_characters,
+    long_text_field,
     strip_or_none,
     text_field,
 )
@@ -63,11 +63,7 @@ class PartnerForm(VersionedForm):
     website = text_field(_l("Website"), 500, validators_extra=[_website])
     owner = SelectField(_l("Owner"), coerce=int, validators=[Optional()])
     is_own = BooleanField(_l("This is our own organisation (the accelerator)"))
-    description = TextAreaField(
-        _l("Description"),
-        validators=[Optional(), Length(max=20000), no_control_characters],
-        filters=[strip_or_none],
-    )
+    description = long_text_field(_l("Description"))
     other_names = Rows(OtherNameRow, _l("Other names"))
     figures = Rows(KeyFigureRow, _l("Key figures"))
 

@@ -14,7 +14,7 @@ from datetime import date
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
@@ -33,18 +33,18 @@ from crm.forms import (
     Rows,
     VersionedForm,
     currency_field,
+    long_text_field,
     money_pair_errors,
-    no_control_characters,
     strip_or_none,
     text_field,
 )
+from crm.listing import parse_id
 from crm.partners.models import Partner
 from crm.projects import queries
 from crm.vocab import PROJECT_ROLES, PROJECT_STATUSES, choices, options
 
 # Ids above this cannot exist (id columns are 32-bit on PostgreSQL); asking the database
 # about them would fail with an overflow instead of answering "not found".
-MAX_ID = 2**31 - 1
 
 
 class Required:
@@ -65,10 +65,7 @@ def optional_id(value):
     """Coerce a submitted id: "" is no choice; anything no record can have is refused."""
     if value is None or value == "":
         return None
-    number = int(value)
-    if not 0 < number <= MAX_ID:
-        raise ValueError(value)
-    return number
+    return parse_id(value)
 
 
 def kind_choices(form, field):
@@ -184,11 +181,7 @@ class ProjectForm(VersionedForm):
         validators=[Optional()],
         description=_l("The colleague who leads the project. Only managers may reassign it."),
     )
-    description = TextAreaField(
-        _l("Description"),
-        validators=[Optional(), Length(max=20000), no_control_characters],
-        filters=[strip_or_none],
-    )
+    description = long_text_field(_l("Description"))
     agreement_links = Rows(AgreementRow, _l("Agreements it came out of"))
     partners = Rows(PartnerRow, _l("Partners"))
     milestones = Rows(MilestoneRow, _l("Milestones"))

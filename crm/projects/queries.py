@@ -31,8 +31,6 @@ from crm.projects.models import (
 from crm.text import like_pattern
 from crm.vocab import PROJECT_STATUSES
 
-MAX_ID = 2**31 - 1
-
 SORTS = {
     "name": Sort(_l("Name"), [Project.sort_name]),
     "status": Sort(_l("Status"), [Project.status, Project.start_sort]),
