@@ -92,9 +92,11 @@ def is_sqlite(app: Flask) -> bool:
 def register_extensions(app: Flask) -> None:
     import crm.models  # noqa: F401  (every table registered before Alembic looks)
     from crm.audit import trail
+    from crm.duplicates import index as duplicate_index
     from crm.i18n import select_locale
 
     trail.install()
+    duplicate_index.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -132,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.auth import views as auth_views
     from crm.contacts import views as contact_views
     from crm.dashboard import views as dashboard_views
+    from crm.duplicates import views as duplicate_views
     from crm.partners import views as partner_views
     from crm.projects import views as project_views
     from crm.search import views as search_views
@@ -148,6 +151,7 @@ def register_blueprints(app: Flask) -> None:
         activity_views,
         dashboard_views,
         search_views,
+        duplicate_views,
     ):
         app.register_blueprint(module.bp)
 

@@ -16,6 +16,7 @@ NAV = [
     ("projects.index", _l("Projects")),
     ("activities.index", _l("Activities")),
     ("activities.follow_ups", _l("Follow-ups")),
+    ("duplicates.index", _l("Duplicates")),
     ("admin.users", _l("Users")),
     ("admin.audit_log", _l("Audit log")),
 ]
