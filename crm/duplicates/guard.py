@@ -87,12 +87,12 @@ def reason_text(reason: dict, score: int) -> str:
     return text
 
 
-def draft_names(kind: str, form) -> tuple[list[str | None], list[str | None]]:
-    """(names, emails) typed into a partner or contact form."""
+def draft_names(kind: str, form) -> tuple[list, list, list]:
+    """(names, emails, cities) typed into a partner or contact form."""
     others = [row.name.data for row in form.other_names.filled()]
     if kind == "partner":
-        return [form.name_en.data, form.name_zh.data, *others], []
-    return [form.name.data, form.name_zh.data, *others], [form.email.data]
+        return [form.name_en.data, form.name_zh.data, *others], [], [form.city.data]
+    return [form.name.data, form.name_zh.data, *others], [form.email.data], []
 
 
 def digest(profile: Profile) -> str:
@@ -100,11 +100,11 @@ def digest(profile: Profile) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def candidates_for(kind: str, names, emails=(), exclude=()) -> list[Candidate]:
+def candidates_for(kind: str, names, emails=(), cities=(), exclude=()) -> list[Candidate]:
     """Live records that look like a record with these names, most similar first."""
     from crm.duplicates.index import draft_profile
 
-    profile = draft_profile(kind, list(names), list(emails))
+    profile = draft_profile(kind, list(names), list(emails), list(cities))
     return _candidates(kind, profile, exclude)
 
 
@@ -138,8 +138,8 @@ def check(kind: str, form) -> GuardResult:
     exactly these names ("Save anyway")."""
     from crm.duplicates.index import draft_profile
 
-    names, emails = draft_names(kind, form)
-    profile = draft_profile(kind, names, emails)
+    names, emails, cities = draft_names(kind, form)
+    profile = draft_profile(kind, names, emails, cities)
     result = GuardResult(digest=digest(profile))
     confirmed = request.form.get("save_anyway") == "1" and (
         request.form.get("duplicates_seen") == result.digest

@@ -66,12 +66,12 @@ def load_profiles(conn, kind: str, ids: Iterable[int]) -> dict[int, tuple[Profil
             others[owner].append(name)
         if kind == "partner":
             rows = conn.execute(
-                select(model.id, model.name_en, model.name_zh, model.archived_at).where(
+                select(model.id, model.name_en, model.name_zh, model.city, model.archived_at).where(
                     model.id.in_(chunk)
                 )
             )
-            for rid, en, zh, archived in rows:
-                out[rid] = (profile_of([en, zh, *others[rid]]), archived is None)
+            for rid, en, zh, city, archived in rows:
+                out[rid] = (profile_of([en, zh, *others[rid]], cities=[city]), archived is None)
         else:
             rows = conn.execute(
                 select(model.id, model.name, model.name_zh, model.email, model.archived_at).where(
@@ -84,9 +84,11 @@ def load_profiles(conn, kind: str, ids: Iterable[int]) -> dict[int, tuple[Profil
     return out
 
 
-def draft_profile(kind: str, names: list[str | None], emails: list[str | None] = ()) -> Profile:
+def draft_profile(
+    kind: str, names: list[str | None], emails: list[str | None] = (), cities=()
+) -> Profile:
     """The profile of a record not saved yet (the duplicate guard)."""
-    return profile_of(names, emails=emails, person=kind == "contact")
+    return profile_of(names, emails=emails, cities=cities, person=kind == "contact")
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -353,7 +355,7 @@ def dismissed_between(conn, kind: str, a: int, b: int) -> bool:
 _TOUCHED = "duplicates_touched"
 # Columns whose change alters what is compared (names, email) or whether it is (archive).
 _WATCHED = {
-    "partner": {"name_en", "name_zh", "archived_at", "merged_into_id"},
+    "partner": {"name_en", "name_zh", "city", "archived_at", "merged_into_id"},
     "contact": {"name", "name_zh", "email", "archived_at", "merged_into_id"},
 }
 

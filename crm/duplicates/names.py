@@ -179,6 +179,33 @@ _OTHER_PLACES = {
     "xian",
     "xi an",
     "inner mongolia",
+    # Cities that often qualify an organisation's name abroad.
+    "manchester",
+    "cambridge",
+    "oxford",
+    "edinburgh",
+    "glasgow",
+    "cardiff",
+    "bristol",
+    "leeds",
+    "birmingham",
+    "liverpool",
+    "belfast",
+    "sheffield",
+    "nottingham",
+    "newcastle",
+    "southampton",
+    "new york",
+    "paris",
+    "berlin",
+    "munich",
+    "tokyo",
+    "seoul",
+    "singapore",
+    "sydney",
+    "melbourne",
+    "toronto",
+    "dubai",
 }
 _BRACKETS = re.compile(r"[(\[【〔]([^()\[\]【】〔〕]*)[)\]】〕]")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -201,11 +228,24 @@ def _places() -> frozenset[str]:
     return frozenset(places)
 
 
-def is_place(text: str) -> bool:
-    """Whether bracketed text names a place: any Chinese text, or a known place name."""
+def is_place(text: str, also: frozenset[str] = frozenset()) -> bool:
+    """Whether bracketed text names a place: any Chinese text, a known place name, or one
+    of `also` (the record's own city)."""
     if _HAN.search(text):
         return True
-    return normalize(text).replace(" ", "") in _places()
+    joined = normalize(text).replace(" ", "")
+    return joined in _places() or joined in also
+
+
+def _own_places(cities) -> frozenset[str]:
+    """A record's city field ("Taizhou, Zhejiang") as joined place names."""
+    found = set()
+    for city in cities:
+        for part in re.split(r"[,，、/]", city or ""):
+            joined = normalize(part).replace(" ", "")
+            if joined:
+                found.add(joined)
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -272,10 +312,16 @@ def han_core(text: str) -> str:
 
 
 def profile_of(
-    names: list[str | None], *, emails: list[str | None] = (), person: bool = False
+    names: list[str | None],
+    *,
+    emails: list[str | None] = (),
+    cities: list[str | None] = (),
+    person: bool = False,
 ) -> Profile:
-    """The comparable forms of a record's names (English, Chinese, other names)."""
+    """The comparable forms of a record's names (English, Chinese, other names); `cities`
+    (the record's city field) also count as places when bracketed in a name."""
     profile = Profile()
+    own_places = _own_places(cities)
     seen: set[tuple[str, str]] = set()
 
     def add(script: str, text: str, source: str) -> None:
@@ -294,7 +340,7 @@ def profile_of(
             inner = match.group(1).strip()
             if not inner:
                 continue
-            if is_place(inner):
+            if is_place(inner, own_places):
                 profile.places.add(
                     pinyin(inner).replace(" ", "")
                     if _HAN.search(inner)

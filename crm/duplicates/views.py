@@ -128,7 +128,8 @@ def check():
         return jsonify(results=[])
     names = [n[:300] for n in request.args.getlist("name")[:20]]
     emails = [e[:254] for e in request.args.getlist("email")[:1]]
-    found = duplicate_guard.candidates_for(kind, names, emails)
+    cities = [c[:200] for c in request.args.getlist("city")[:1]]
+    found = duplicate_guard.candidates_for(kind, names, emails, cities)
     return jsonify(
         results=[
             {

@@ -18,8 +18,8 @@
         if (!value) return;
         if (name === "name_en" || name === "name_zh" || name === "name" || /^other_names-\d+-name$/.test(name)) {
           params.append("name", value);
-        } else if (name === "email") {
-          params.append("email", value);
+        } else if (name === "email" || name === "city") {
+          params.append(name, value);
         }
       });
       return params.toString();
@@ -69,7 +69,7 @@
     }
     form.addEventListener("input", function (event) {
       var name = event.target.name || "";
-      if (!/^(name_en|name_zh|name|email|other_names-\d+-name)$/.test(name)) return;
+      if (!/^(name_en|name_zh|name|email|city|other_names-\d+-name)$/.test(name)) return;
       clearTimeout(timer);
       timer = setTimeout(check, 400);
     });

@@ -122,3 +122,11 @@ def test_same_email_and_different_emails_for_people():
         person=True,
     )
     assert apart.score == 90  # the same name, but two addresses: less likely one person
+
+
+def test_the_record_s_own_city_counts_as_a_bracketed_place():
+    with_city = profile_of(["Acme Robotics (Leicester)"], cities=["Leicester, England"])
+    without = profile_of(["Acme Robotics (Leicester)"])
+    plain = profile_of(["Acme Robotics Ltd"])
+    assert with_city.places == {"leicester"} and compare(with_city, plain).score == 100
+    assert compare(without, plain).score < THRESHOLD
