@@ -71,7 +71,7 @@ LEGAL_TRAILING = {
     "llp",
     "lp",
 }
-# "Co" is a legal form before these (Co., Ltd / Co. Limited / Co., Inc.).
+# "Co" and "Company" are legal forms before these (Co., Ltd / Company Limited / Co., Inc.).
 _CO_BEFORE = {"ltd", "limited", "inc", "llc", "plc"}
 STOP_WORDS = {"the", "of", "and", "for", "in", "at", "und", "et"}
 HONORIFICS = {"dr", "prof", "professor", "mr", "mrs", "ms", "miss", "sir", "dame", "madam"}
@@ -293,14 +293,18 @@ def latin_tokens(text: str, *, person: bool = False) -> list[str]:
         following = words[i + 1] if i + 1 < len(words) else None
         if word in LEGAL_ANYWHERE or word in STOP_WORDS:
             continue
-        if word == "co" and (following is None or following in _CO_BEFORE):
+        if word in ("co", "company") and (following is None or following in _CO_BEFORE):
             continue
         if person and word in HONORIFICS:
             continue
         kept.append(word)
-    while len(kept) > 1 and kept[-1] in LEGAL_TRAILING:
-        kept.pop()
-    return kept
+    # Trailing legal forms go, also before a trailing number ("... Group 2").
+    while True:
+        words = [i for i, w in enumerate(kept) if not w.isdigit()]
+        if len(words) > 1 and kept[words[-1]] in LEGAL_TRAILING:
+            del kept[words[-1]]
+        else:
+            return kept
 
 
 def han_core(text: str) -> str:

@@ -13,10 +13,8 @@ from crm.duplicates.models import KINDS, DuplicatePair
 from crm.listing import Filter, Sort, choice_filter, paginate
 
 KIND_LABELS = {"partner": _l("Partners"), "contact": _l("Contacts")}
-SORTS = {
-    "score": Sort(_l("Similarity"), [DuplicatePair.score], default_desc=True),
-    "found": Sort(_l("Found"), [DuplicatePair.found_at], default_desc=True),
-}
+# Only index-backed sorts (see the indexes on DuplicatePair).
+SORTS = {"score": Sort(_l("Similarity"), [DuplicatePair.score], default_desc=True)}
 
 
 def _dismissed(query, value):

@@ -130,3 +130,20 @@ def test_the_record_s_own_city_counts_as_a_bracketed_place():
     plain = profile_of(["Acme Robotics Ltd"])
     assert with_city.places == {"leicester"} and compare(with_city, plain).score == 100
     assert compare(without, plain).score < THRESHOLD
+
+
+def test_legal_forms_before_a_number_and_company_limited():
+    assert latin_tokens("Dalian Robotics Technology Company Limited 4789 Ltd") == [
+        "dalian",
+        "robotics",
+        "technology",
+        "4789",
+    ]
+    assert latin_tokens("Acme Group 2") == ["acme", "2"]
+    assert (
+        score(
+            "Dalian Robotics Technology Co., Ltd 4789",
+            "DALIAN ROBOTICS TECHNOLOGY COMPANY LIMITED 4789",
+        )
+        == 100
+    )
