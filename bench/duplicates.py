@@ -150,13 +150,14 @@ def build(url: str, scale: int, fresh: bool):
                 f"{time.perf_counter() - started:.1f}s",
                 file=sys.stderr,
             )
-            for kind in ("partner", "contact"):
-                started = time.perf_counter()
-                found = index.scan(db.session.connection(), kind)
-                db.session.commit()
-                found["seconds"] = time.perf_counter() - started
-                app.config.setdefault("BENCH_SCAN", {})[kind] = found
         db.session.commit()
+        # The full scan is measured on every run (cached data or not).
+        for kind in ("partner", "contact"):
+            started = time.perf_counter()
+            found = index.scan(db.session.connection(), kind)
+            db.session.commit()
+            found["seconds"] = time.perf_counter() - started
+            app.config.setdefault("BENCH_SCAN", {})[kind] = found
         with db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
     return app

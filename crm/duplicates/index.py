@@ -109,12 +109,20 @@ def _insert_ignoring_conflicts(conn, table, rows: list[dict]) -> None:
         conn.execute(statement, chunk)
 
 
-def _write_profiles(conn, kind: str, profiles: dict[int, tuple[Profile, bool]]) -> None:
+def _write_profiles(
+    conn, kind: str, profiles: dict[int, tuple[Profile, bool]], replace: bool = True
+) -> dict[int, set[str]]:
+    """Store the profiles and the live ones' keys (replacing what was stored, unless the
+    caller already emptied the tables). Returns each live record's keys."""
     ids = list(profiles)
     now = utcnow()
-    for chunk in _chunks(ids):
-        conn.execute(delete(PROFILE).where(PROFILE.c.kind == kind, PROFILE.c.record_id.in_(chunk)))
-        conn.execute(delete(KEY).where(KEY.c.kind == kind, KEY.c.record_id.in_(chunk)))
+    if replace:
+        for chunk in _chunks(ids):
+            conn.execute(
+                delete(PROFILE).where(PROFILE.c.kind == kind, PROFILE.c.record_id.in_(chunk))
+            )
+            conn.execute(delete(KEY).where(KEY.c.kind == kind, KEY.c.record_id.in_(chunk)))
+    keys = {rid: keys_of(p) for rid, (p, live) in profiles.items() if live}
     _insert_ignoring_conflicts(
         conn,
         PROFILE,
@@ -126,13 +134,9 @@ def _write_profiles(conn, kind: str, profiles: dict[int, tuple[Profile, bool]]) 
     _insert_ignoring_conflicts(
         conn,
         KEY,
-        [
-            {"kind": kind, "key": key, "record_id": rid}
-            for rid, (p, live) in profiles.items()
-            if live
-            for key in keys_of(p)
-        ],
+        [{"kind": kind, "key": key, "record_id": rid} for rid, ks in keys.items() for key in ks],
     )
+    return keys
 
 
 def block_members(conn, kind: str, keys: Iterable[str]) -> dict[str, list[int]]:
@@ -222,11 +226,10 @@ def refresh(conn, kind: str, ids: Iterable[int]) -> int:
                 or_(PAIR.c.low_id.in_(chunk), PAIR.c.high_id.in_(chunk)),
             )
         )
-    _write_profiles(conn, kind, profiles)
+    own_keys = _write_profiles(conn, kind, profiles)
     live = {rid: p for rid, (p, is_live) in profiles.items() if is_live}
     if not live:
         return 0
-    own_keys = {rid: keys_of(p) for rid, p in live.items()}
     members = block_members(conn, kind, set().union(*own_keys.values()))
     candidates = {
         rid: {other for key in keys if key in members for other in members[key]} - {rid}
@@ -270,13 +273,12 @@ def scan(conn, kind: str, batch: int = 5000) -> dict[str, int]:
             break
         last = ids[-1]
         profiles = load_profiles(conn, kind, ids)
-        _write_profiles(conn, kind, profiles)
+        keys = _write_profiles(conn, kind, profiles, replace=False)
         records += len(profiles)
-        for rid, (profile, is_live) in profiles.items():
-            if is_live:
-                live[rid] = profile
-                for key in keys_of(profile):
-                    blocks[key].append(rid)
+        for rid, record_keys in keys.items():
+            live[rid] = profiles[rid][0]
+            for key in record_keys:
+                blocks[key].append(rid)
     pairs: set[tuple[int, int]] = set()
     for rids in blocks.values():
         if 1 < len(rids) <= MAX_BLOCK:

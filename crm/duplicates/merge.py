@@ -298,54 +298,61 @@ def _capped(labels: list[str], total: int) -> list[str]:
     return labels
 
 
+def _survivor_rows(conn, table, column: str, survivor_id: int, key: str, keys) -> dict:
+    """The survivor's rows of `table` whose `key` column is among `keys`, by that key."""
+    found: dict = {}
+    keys = sorted(set(keys))
+    for i in range(0, len(keys), 500):
+        rows = conn.execute(
+            select(table).where(table.c[column] == survivor_id, table.c[key].in_(keys[i : i + 500]))
+        )
+        for row in rows.mappings():
+            found.setdefault(row[key], []).append(row)
+    return found
+
+
 def _move_parties(conn, step, survivor_id, other_id, merging) -> dict[str, list]:
     """The same organisation in the same role of the same agreement: one party, keeping
     whichever signatory either row had."""
-    from crm.agreements.models import AgreementParty
-
-    facts: dict[str, list] = {}
-    party = AgreementParty.__table__
-    theirs = conn.execute(select(party).where(party.c.partner_id == other_id)).mappings().all()
-    combined, moved = [], []
-    for row in theirs:
-        mine = (
-            conn.execute(
-                select(party).where(
-                    party.c.partner_id == survivor_id,
-                    party.c.agreement_id == row["agreement_id"],
-                    party.c.role == row["role"],
-                )
-            )
-            .mappings()
-            .first()
-        )
-        label = _party_label(conn, row)
-        if mine is None:
-            moved.append(row["id"])
-            facts.setdefault("moved", []).append(label)
-            continue
-        fill = {}
-        if mine["signatory_id"] is None and row["signatory_id"] is not None:
-            fill["signatory_id"] = row["signatory_id"]
-        if not mine["signatory_title"] and row["signatory_title"]:
-            fill["signatory_title"] = row["signatory_title"]
-        if fill:
-            conn.execute(update(party).where(party.c.id == mine["id"]).values(**fill))
-        combined.append(row["id"])
-        facts.setdefault("combined", []).append(label)
-    if combined:
-        conn.execute(delete(party).where(party.c.id.in_(combined)))
-    if moved:
-        conn.execute(update(party).where(party.c.id.in_(moved)).values(partner_id=survivor_id))
-    return {k: _capped(v[:LABELS_KEPT], len(v)) for k, v in facts.items()}
-
-
-def _party_label(conn, row) -> str:
-    from crm.agreements.models import Agreement
+    from crm.agreements.models import Agreement, AgreementParty
     from crm.vocab import PARTY_ROLES, label
 
-    title = conn.scalar(select(Agreement.title).where(Agreement.id == row["agreement_id"]))
-    return f"{title} · {label(PARTY_ROLES, row['role'])}"
+    party = AgreementParty.__table__
+    theirs = (
+        conn.execute(
+            select(party, Agreement.title)
+            .join(Agreement, Agreement.id == party.c.agreement_id)
+            .where(party.c.partner_id == other_id)
+            .order_by(party.c.id)
+        )
+        .mappings()
+        .all()
+    )
+    mine = _survivor_rows(
+        conn, party, "partner_id", survivor_id, "agreement_id", [r["agreement_id"] for r in theirs]
+    )
+    facts: dict[str, list] = {}
+    combined, moved = [], []
+    for row in theirs:
+        text = f"{row['title']} · {label(PARTY_ROLES, row['role'])}"
+        same = next(
+            (m for m in mine.get(row["agreement_id"], []) if m["role"] == row["role"]), None
+        )
+        if same is None:
+            moved.append(row["id"])
+            facts.setdefault("moved", []).append(text)
+            continue
+        fill = {}
+        if same["signatory_id"] is None and row["signatory_id"] is not None:
+            fill["signatory_id"] = row["signatory_id"]
+        if not same["signatory_title"] and row["signatory_title"]:
+            fill["signatory_title"] = row["signatory_title"]
+        if fill:
+            conn.execute(update(party).where(party.c.id == same["id"]).values(**fill))
+        combined.append(row["id"])
+        facts.setdefault("combined", []).append(text)
+    _delete_and_move(conn, party, "partner_id", survivor_id, combined, moved)
+    return {k: _capped(v[:LABELS_KEPT], len(v)) for k, v in facts.items()}
 
 
 def _move_attendees(conn, step, survivor_id, other_id, merging) -> dict[str, list]:
@@ -353,41 +360,43 @@ def _move_attendees(conn, step, survivor_id, other_id, merging) -> dict[str, lis
     (presided, spoke ...) over plain "attended"."""
     from crm.activities.models import Activity, ActivityAttendee
 
-    facts: dict[str, list] = {}
     att = ActivityAttendee.__table__
     theirs = (
         conn.execute(
             select(att, Activity.title)
             .join(Activity, Activity.id == att.c.activity_id)
             .where(att.c.contact_id == other_id)
+            .order_by(att.c.id)
         )
         .mappings()
         .all()
     )
+    mine = _survivor_rows(
+        conn, att, "contact_id", survivor_id, "activity_id", [r["activity_id"] for r in theirs]
+    )
+    facts: dict[str, list] = {}
     combined, moved = [], []
     for row in theirs:
-        mine = (
-            conn.execute(
-                select(att).where(
-                    att.c.contact_id == survivor_id, att.c.activity_id == row["activity_id"]
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if mine is None:
+        same = (mine.get(row["activity_id"]) or [None])[0]
+        if same is None:
             moved.append(row["id"])
             facts.setdefault("moved", []).append(row["title"])
             continue
-        if mine["role"] == "attended" and row["role"] != "attended":
-            conn.execute(update(att).where(att.c.id == mine["id"]).values(role=row["role"]))
+        if same["role"] == "attended" and row["role"] != "attended":
+            conn.execute(update(att).where(att.c.id == same["id"]).values(role=row["role"]))
         combined.append(row["id"])
         facts.setdefault("combined", []).append(row["title"])
-    if combined:
-        conn.execute(delete(att).where(att.c.id.in_(combined)))
-    if moved:
-        conn.execute(update(att).where(att.c.id.in_(moved)).values(contact_id=survivor_id))
+    _delete_and_move(conn, att, "contact_id", survivor_id, combined, moved)
     return {k: _capped(v[:LABELS_KEPT], len(v)) for k, v in facts.items()}
+
+
+def _delete_and_move(conn, table, column, survivor_id, combined: list, moved: list) -> None:
+    for i in range(0, len(combined), 500):
+        conn.execute(delete(table).where(table.c.id.in_(combined[i : i + 500])))
+    for i in range(0, len(moved), 500):
+        conn.execute(
+            update(table).where(table.c.id.in_(moved[i : i + 500])).values({column: survivor_id})
+        )
 
 
 # --- the merge ---------------------------------------------------------------------------
