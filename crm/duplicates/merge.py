@@ -7,14 +7,16 @@ survivor, so its pages and old links lead there. All of it is one transaction an
 audit entry (`crm.audit.trail.one_entry`).
 
 Which rows point at a record is read from the metadata, not listed by hand: every foreign
-key to partner.id or contact.id is a `LinkStep` (see `plan`). A plain foreign key moves.
-Where a unique constraint or primary key includes it (a tag, an activity link, a project
-role), a row that would collide with the survivor's own is combined into it rather than
-doubled; link rows identical but for the record are combined the same way. A few links
-need a rule of their own (names; an agreement party in the same role, whose signatory is
-kept; an attendee of the same activity). A shape the generic move cannot merge safely
-(one row per record, or rows other tables point at that might be combined) is refused by
-`plan`, and tests/duplicates/test_merge_plan.py fails until it gets a rule.
+key to partner.id or contact.id is a `LinkStep` (see `plan`). A plain foreign key moves
+(a documents table, say, needs no code here). Where a unique constraint or primary key
+includes it (a tag, an activity link, a project role), a row that would collide with the
+survivor's own is combined into it rather than doubled; reviewed link rows identical but
+for the record (a post held at both names) are combined the same way. A few links need a
+rule of their own (names; an agreement party in the same role, whose signatory is kept; an
+attendee of the same activity). A shape the generic move cannot merge without losing
+something (one row per record; a combined row that would lose data or that other tables
+point at) is refused by `plan`, and tests/duplicates/test_merge_plan.py fails until it
+gets a rule.
 """
 
 from __future__ import annotations
@@ -45,6 +47,18 @@ EXPLICIT = {
     ("contact_name", "contact_id"): "names",
     ("agreement_party", "partner_id"): "parties",
     ("activity_attendee", "contact_id"): "attendees",
+}
+# Links reviewed by hand that a merge may combine rather than double: on their unique
+# constraint (the extra columns are copies, such as an activity link's time), or, with
+# "identical", also when every column but the record is the same (one post held twice).
+COMBINE = {
+    ("partner_tag", "partner_id"): "unique",
+    ("project_partner", "partner_id"): "unique",
+    ("activity_partner", "partner_id"): "unique",
+    ("activity_contact", "contact_id"): "unique",
+    ("position", "partner_id"): "identical",
+    ("position", "contact_id"): "identical",
+    ("key_figure", "partner_id"): "identical",
 }
 # How each link is called in the merge's audit entry (others: the table's name).
 FIELDS = {
@@ -157,19 +171,28 @@ def plan(kind: str, metadata: MetaData | None = None) -> list[LinkStep]:
                     "choose between two rows. Give it a rule in crm/duplicates/merge.py."
                 )
             records = "version_id" in table.c
+            surrogate = {c.name for c in table.primary_key.columns if c.name == "id"}
+            # A unique constraint would refuse the move: the colliding row is combined into
+            # the survivor's. Safe for rows nothing else points at and that carry nothing
+            # beyond the link itself, or for links reviewed by hand (COMBINE).
             collide_on = [tuple(sorted(u - {column})) for u in uniques]
-            if not records:
-                # Link rows the same in every column but the record (and a surrogate id).
-                surrogate = {c.name for c in table.primary_key.columns if c.name == "id"}
-                rest = tuple(c.name for c in table.columns if c.name not in surrogate | {column})
-                if rest and not any(set(rest) == set(c) for c in collide_on):
-                    collide_on.append(rest)
             if collide_on and _referenced(metadata, table):
                 raise UnhandledLink(
                     f"{table.name}.{column}: rows of {table.name} are referenced by other "
                     "tables, so two of them cannot simply be combined. Give it a rule in "
                     "crm/duplicates/merge.py."
                 )
+            data = {c.name for c in table.columns} - surrogate - set().union(*uniques)
+            if collide_on and data and key not in COMBINE:
+                raise UnhandledLink(
+                    f"{table.name}.{column}: a row combined with the survivor's would lose "
+                    f"{', '.join(sorted(data))}. Give it a rule in crm/duplicates/merge.py."
+                )
+            if COMBINE.get(key) == "identical":
+                # Link rows the same in every column but the record.
+                rest = tuple(c.name for c in table.columns if c.name not in surrogate | {column})
+                if rest and not any(set(rest) == set(c) for c in collide_on):
+                    collide_on.append(rest)
             steps.append(
                 LinkStep(
                     table,

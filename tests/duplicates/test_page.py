@@ -167,3 +167,31 @@ def test_common_words_do_not_make_blocks(app):
     )
     members = index.block_members(conn, "partner", ["w:technology", "w:ekoo"])
     assert members == {"w:ekoo": [1, 2]}
+
+
+def test_scan_command_checks_bulk_rows(app):
+    now = utcnow()
+    db.session.execute(
+        insert(Partner.__table__),
+        [
+            {
+                "name_en": name,
+                "kind": "company",
+                "status": "active",
+                "country": "",
+                "sort_name": name.casefold(),
+                "search_text": search_blob([name]),
+                "created_at": now,
+                "updated_at": now,
+                "version_id": 1,
+            }
+            for name in ("Zeta Biomedicine Co., Ltd", "ZETA BIOMEDICINE LIMITED")
+        ],
+    )
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["duplicates", "scan"])
+    assert result.exit_code == 0, result.output
+    assert "partner: 2 records, 1 pairs compared, 1 likely duplicates" in result.output
+    assert "contact: 0 records" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(DuplicatePair.id))) == 1
