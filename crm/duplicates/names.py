@@ -33,6 +33,8 @@ from crm.text import normalize, pinyin
 
 # Pairs scoring at least this are "likely duplicates" (page and guard alike).
 THRESHOLD = 80
+# The most a person's name alone can score; the same email scores 100.
+PERSON_NAME_CAP = 90
 
 # Legal forms dropped wherever they stand.
 LEGAL_ANYWHERE = {
@@ -514,8 +516,11 @@ def compare(pa: Profile, pb: Profile, *, person: bool = False) -> Match | None:
         place = sorted(shared_places)[0]
         score = min(100.0, score + 5)
     if person and how != "email":
+        # Many people share a name (张敏, Wang Wei): a name alone never makes it certain,
+        # and two different addresses make it less likely still.
+        score = min(score, PERSON_NAME_CAP)
         emails_a = {f.text for f in pa.forms if f.script == "email"}
         emails_b = {f.text for f in pb.forms if f.script == "email"}
         if emails_a and emails_b and not emails_a & emails_b:
-            score -= 10  # people share names; different addresses make it less likely
+            score -= 10
     return Match(round(score), how, fa.source, fb.source, place)

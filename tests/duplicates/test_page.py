@@ -25,14 +25,15 @@ def test_pairs_most_similar_first_with_links_and_reasons(manager_client):
     page = manager_client.get("/duplicates/").text
     rows = page.split('data-pair="')[1:]
     assert len(rows) == 3
-    # Same pinyin (100) first, then "the same apart from descriptive words" (95), then 84.
-    assert f'href="/contacts/{liu.id}"' in rows[0] and f'href="/contacts/{liu_zh.id}"' in rows[0]
+    # "The same apart from descriptive words" (95) first, then a person's name alone (90,
+    # never more: people share names), then 84.
     assert (
-        f'href="/partners/{ukiic.id}"' in rows[1]
-        and f'href="/partners/{accelerator.id}"' in rows[1]
+        f'href="/partners/{ukiic.id}"' in rows[0]
+        and f'href="/partners/{accelerator.id}"' in rows[0]
     )
+    assert f'href="/contacts/{liu.id}"' in rows[1] and f'href="/contacts/{liu_zh.id}"' in rows[1]
     assert f'href="/partners/{ekoo.id}"' in rows[2] and f'href="/partners/{arts.id}"' in rows[2]
-    assert "descriptive words" in rows[1] and "Similar names" in rows[2]
+    assert "descriptive words" in rows[0] and "Similar names" in rows[2]
     assert f"/duplicates/merge/partner/{ekoo.id}/{arts.id}" in rows[2]
     only_contacts = manager_client.get("/duplicates/", query_string={"kind": "contact"}).text
     assert only_contacts.count('data-pair="') == 1
