@@ -110,14 +110,14 @@ def _insert_ignoring_conflicts(conn, table, rows: list[dict]) -> None:
 
 
 def _write_profiles(
-    conn, kind: str, profiles: dict[int, tuple[Profile, bool]], replace: bool = True
+    conn, kind: str, profiles: dict[int, tuple[Profile, bool]], replace=()
 ) -> dict[int, set[str]]:
-    """Store the profiles and the live ones' keys (replacing what was stored, unless the
-    caller already emptied the tables). Returns each live record's keys."""
-    ids = list(profiles)
+    """Store the profiles and the live ones' keys, first dropping what was stored for the
+    ids in `replace` (records gone from the table included). Returns each live record's
+    keys."""
     now = utcnow()
     if replace:
-        for chunk in _chunks(ids):
+        for chunk in _chunks(sorted(set(replace))):
             conn.execute(
                 delete(PROFILE).where(PROFILE.c.kind == kind, PROFILE.c.record_id.in_(chunk))
             )
@@ -217,7 +217,7 @@ def refresh(conn, kind: str, ids: Iterable[int]) -> int:
     if not ids:
         return 0
     profiles = load_profiles(conn, kind, ids)
-    # Ids no longer in the table (never the case today: records are archived) lose all.
+    # A record gone from its table (an import undone) leaves nothing behind.
     for chunk in _chunks(ids):
         conn.execute(
             delete(PAIR).where(
@@ -226,7 +226,7 @@ def refresh(conn, kind: str, ids: Iterable[int]) -> int:
                 or_(PAIR.c.low_id.in_(chunk), PAIR.c.high_id.in_(chunk)),
             )
         )
-    own_keys = _write_profiles(conn, kind, profiles)
+    own_keys = _write_profiles(conn, kind, profiles, replace=ids)
     live = {rid: p for rid, (p, is_live) in profiles.items() if is_live}
     if not live:
         return 0
@@ -273,7 +273,7 @@ def scan(conn, kind: str, batch: int = 5000) -> dict[str, int]:
             break
         last = ids[-1]
         profiles = load_profiles(conn, kind, ids)
-        keys = _write_profiles(conn, kind, profiles, replace=False)
+        keys = _write_profiles(conn, kind, profiles)
         records += len(profiles)
         for rid, record_keys in keys.items():
             live[rid] = profiles[rid][0]

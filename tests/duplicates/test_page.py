@@ -196,3 +196,23 @@ def test_scan_command_checks_bulk_rows(app):
     assert "contact: 0 records" in result.output
     db.session.expire_all()
     assert db.session.scalar(select(func.count(DuplicatePair.id))) == 1
+
+
+def test_a_record_deleted_outright_leaves_nothing_in_the_index(app):
+    """Records are archived, never deleted from the pages; an undone import may delete."""
+    from crm.duplicates import index
+    from crm.duplicates.models import DuplicateKey
+
+    a = make_partner("Zeta Biomedicine Co., Ltd")
+    b = make_partner("ZETA BIOMEDICINE LIMITED")
+    db.session.commit()
+    assert db.session.scalar(select(func.count(DuplicatePair.id))) == 1
+    db.session.delete(b)
+    db.session.commit()
+    assert db.session.scalar(select(func.count(DuplicatePair.id))) == 0
+    left = db.session.scalars(select(DuplicateKey.record_id).distinct()).all()
+    assert left == [a.id]
+    found = index.similar_to(
+        db.session.connection(), "partner", index.draft_profile("partner", ["Zeta Biomedicine"])
+    )
+    assert [rid for rid, _ in found] == [a.id]
