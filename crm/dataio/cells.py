@@ -149,12 +149,23 @@ def bool_value(value) -> bool | None:
     raise CellError(_l("Write yes or no."))
 
 
-def label_forms(label) -> set[str]:
-    """A lazy label folded, as it reads in English and in Simplified Chinese."""
-    forms = {fold(label)}
-    for locale in ("en", "zh_Hans"):
-        with force_locale(locale):
-            forms.add(fold(str(label)))
+_FORMS: dict[tuple[int, str], frozenset[str]] = {}
+
+
+def label_forms(label) -> frozenset[str]:
+    """A lazy label folded, as it reads in English and in Simplified Chinese.
+
+    Labels are module constants; their forms are worked out once per catalog language
+    (the catalog is loaded once per process).
+    """
+    key = (id(label), str(label))
+    forms = _FORMS.get(key)
+    if forms is None:
+        found = {fold(label)}
+        for locale in ("en", "zh_Hans"):
+            with force_locale(locale):
+                found.add(fold(str(label)))
+        forms = _FORMS[key] = frozenset(found)
     return forms
 
 

@@ -366,7 +366,6 @@ def _run_row(imp, kind, ctx, number, cells, mapping, choices):
             elif before:
                 changes.append((record, "updated", before))
             if changes:
-                session.flush()
                 session.execute(
                     insert(DataImportChange.__table__),
                     [

@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.agreements.models import Agreement, AgreementParty
@@ -177,23 +177,17 @@ def partners_named(names) -> dict[str, set[int]]:
         return {}
     raw, folded = _forms(names), {fold(n) for n in names}
     casefolded = {n.strip().casefold()[:300] for n in raw}
-    rows = db.session.execute(
-        select(Partner.id, Partner.name_en, Partner.name_zh).where(
-            Partner.archived_at.is_(None),
-            or_(Partner.sort_name.in_(casefolded), Partner.name_zh.in_(raw)),
-        )
-    ).all()
-    found: dict[str, set[int]] = {}
-    for pid, name_en, name_zh in rows:
-        for name in (name_en, name_zh):
-            if fold(name) in folded:
-                found.setdefault(fold(name), set()).add(pid)
-    others = db.session.execute(
+    live = Partner.archived_at.is_(None)
+    # One statement, each branch served by its own index.
+    query = union_all(
+        select(Partner.id, Partner.name_en).where(Partner.sort_name.in_(casefolded), live),
+        select(Partner.id, Partner.name_zh).where(Partner.name_zh.in_(raw), live),
         select(PartnerName.partner_id, PartnerName.name)
         .join(Partner, Partner.id == PartnerName.partner_id)
-        .where(PartnerName.name.in_(raw), Partner.archived_at.is_(None))
-    ).all()
-    for pid, name in others:
+        .where(PartnerName.name.in_(raw), live),
+    )
+    found: dict[str, set[int]] = {}
+    for pid, name in db.session.execute(query):
         if fold(name) in folded:
             found.setdefault(fold(name), set()).add(pid)
     return found
@@ -205,17 +199,15 @@ def _two_names(model, main, sort_col, zh) -> Callable[[list[str]], dict[str, set
         if not names:
             return {}
         raw, folded = _forms(names), {fold(n) for n in names}
-        rows = db.session.execute(
-            select(model.id, main, zh).where(
-                model.archived_at.is_(None),
-                or_(sort_col.in_({n.strip().casefold() for n in raw}), zh.in_(raw)),
-            )
-        ).all()
+        live = model.archived_at.is_(None)
+        query = union_all(
+            select(model.id, main).where(sort_col.in_({n.strip().casefold() for n in raw}), live),
+            select(model.id, zh).where(zh.in_(raw), live),
+        )
         found: dict[str, set[int]] = {}
-        for rid, a, b in rows:
-            for name in (a, b):
-                if fold(name) in folded:
-                    found.setdefault(fold(name), set()).add(rid)
+        for rid, name in db.session.execute(query):
+            if fold(name) in folded:
+                found.setdefault(fold(name), set()).add(rid)
         return found
 
     return lookup
