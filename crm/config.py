@@ -33,6 +33,9 @@ class Defaults:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    IMPORT_MAX_BYTES = 15 * 1024 * 1024  # an import file; the request around it must fit too
+    IMPORT_CHUNK_ROWS = 200  # rows per "run next chunk" request, each in its own transaction
+    EXPORT_BATCH_ROWS = 1000  # rows read per keyset batch while an export streams
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True

@@ -16,6 +16,7 @@ NAV = [
     ("projects.index", _l("Projects")),
     ("activities.index", _l("Activities")),
     ("activities.follow_ups", _l("Follow-ups")),
+    ("dataio.imports", _l("Imports")),
     ("admin.users", _l("Users")),
     ("admin.audit_log", _l("Audit log")),
 ]

@@ -119,6 +119,8 @@ RECORD_KINDS = {
     "project": _l("Project"),
     "activity": _l("Activity"),
     "follow_up": _l("Follow-up"),
+    "import": _l("Import"),
+    "export": _l("Export"),
 }
 
 CURRENCIES = ("CNY", "GBP", "USD", "EUR", "HKD", "JPY", "SGD", "CHF", "AUD", "CAD")

@@ -26,7 +26,8 @@ from crm.listing import (
     choice_filter,
     hide_archived,
     int_filter,
-    paginate,
+    list_query,
+    page_of,
     parse_id,
 )
 from crm.text import like_pattern
@@ -79,13 +80,18 @@ FILTERS = [
 ]
 
 
-def activity_page(args=None):
+def activity_list(args=None):
+    """The list's filtered, sorted query: the page pages it, the export streams it."""
     query = select(Activity).options(
         joinedload(Activity.owner),
         selectinload(Activity.partner_links).joinedload(ActivityPartner.partner),
     )
     query = hide_archived(query, Activity, args)
-    return paginate(query, Activity, sorts=SORTS, default_sort="when", filters=FILTERS, args=args)
+    return list_query(query, Activity, sorts=SORTS, default_sort="when", filters=FILTERS, args=args)
+
+
+def activity_page(args=None):
+    return page_of(activity_list(args), args=args)
 
 
 def activity_detail(activity_id: int):
@@ -106,8 +112,20 @@ def activity_detail(activity_id: int):
     )
 
 
-def follow_ups_for(assignee_id: int | None, show_done: bool, limit: int = 200):
-    """Open follow-ups, overdue first (oldest due first), then done ones if asked."""
+def follow_up_assignee(args, user) -> int | None:
+    """Whose follow-ups the URL asks for: a user id, None for everyone, mine by default."""
+    raw = args.get("assignee", "")
+    if raw == "all":
+        return None
+    if raw.isdigit() and len(raw) < 10:  # a user id; longer digit strings are not
+        return int(raw)
+    return user.id
+
+
+def follow_up_queries(assignee_id: int | None, show_done: bool):
+    """The follow-ups list's two queries, unbounded: open ones (overdue first, oldest due
+    first), then done ones if asked (None otherwise). The page reads the first rows of
+    each; the export streams them whole."""
     today = date.today()
     query = (
         select(FollowUp)
@@ -122,16 +140,20 @@ def follow_ups_for(assignee_id: int | None, show_done: bool, limit: int = 200):
     )
     if assignee_id is not None:
         query = query.where(FollowUp.assignee_id == assignee_id)
-    open_items = db.session.scalars(
-        query.where(FollowUp.done_on.is_(None))
-        .order_by(case((FollowUp.due_on < today, 0), else_=1), FollowUp.due_on, FollowUp.id)
-        .limit(limit)
-    ).all()
-    done = []
+    open_query = query.where(FollowUp.done_on.is_(None)).order_by(
+        case((FollowUp.due_on < today, 0), else_=1), FollowUp.due_on, FollowUp.id
+    )
+    done_query = None
     if show_done:
-        done = db.session.scalars(
-            query.where(FollowUp.done_on.is_not(None))
-            .order_by(FollowUp.done_on.desc(), FollowUp.id.desc())
-            .limit(limit)
-        ).all()
+        done_query = query.where(FollowUp.done_on.is_not(None)).order_by(
+            FollowUp.done_on.desc(), FollowUp.id.desc()
+        )
+    return open_query, done_query
+
+
+def follow_ups_for(assignee_id: int | None, show_done: bool, limit: int = 200):
+    """Open follow-ups, overdue first (oldest due first), then done ones if asked."""
+    open_query, done_query = follow_up_queries(assignee_id, show_done)
+    open_items = db.session.scalars(open_query.limit(limit)).all()
+    done = db.session.scalars(done_query.limit(limit)).all() if done_query is not None else []
     return open_items, done

@@ -146,13 +146,7 @@ def restore(activity_id: int):
 @requires("staff")
 def follow_ups():
     """My follow-ups (or another user's, or everyone's), overdue first."""
-    raw = request.args.get("assignee", "")
-    if raw == "all":
-        assignee_id = None
-    elif raw.isdigit() and len(raw) < 10:  # a user id; longer digit strings are not
-        assignee_id = int(raw)
-    else:
-        assignee_id = current_user.id
+    assignee_id = queries.follow_up_assignee(request.args, current_user)
     open_items, done = queries.follow_ups_for(assignee_id, request.args.get("done") == "1")
     return render_template(
         "activities/follow_ups.html",

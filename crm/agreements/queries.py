@@ -17,7 +17,8 @@ from crm.listing import (
     choice_filter,
     date_filter,
     hide_archived,
-    paginate,
+    list_query,
+    page_of,
     parse_id,
 )
 from crm.text import like_pattern
@@ -72,16 +73,21 @@ FILTERS = [
 ]
 
 
-def agreement_page(args=None):
-    """One page of the list, each row with its owner and its parties' names."""
+def agreement_list(args=None):
+    """The list's filtered, sorted query: the page pages it, the export streams it."""
     query = select(Agreement).options(
         joinedload(Agreement.owner),
         selectinload(Agreement.parties).joinedload(AgreementParty.partner),
     )
     query = hide_archived(query, Agreement, args)
-    return paginate(
+    return list_query(
         query, Agreement, sorts=SORTS, default_sort=DEFAULT_SORT, filters=FILTERS, args=args
     )
+
+
+def agreement_page(args=None):
+    """One page of the list, each row with its owner and its parties' names."""
+    return page_of(agreement_list(args), args=args)
 
 
 def partner_named(value) -> object | None:

@@ -15,6 +15,8 @@ ACTIONS = {
     "restore": _l("Restored"),
     "merge": _l("Merged"),
     "import": _l("Imported"),
+    "import_undo": _l("Import undone"),
+    "export": _l("Exported"),
 }
 
 LINK_CHANGES = {"added": _l("added"), "removed": _l("removed"), "changed": _l("changed")}

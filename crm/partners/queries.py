@@ -16,7 +16,8 @@ from crm.listing import (
     choice_filter,
     hide_archived,
     int_filter,
-    paginate,
+    list_query,
+    page_of,
 )
 from crm.partners.models import Partner, Tag, partner_tag
 from crm.text import like_pattern
@@ -90,10 +91,15 @@ FILTERS = [
 ]
 
 
-def partner_page(args=None):
+def partner_list(args=None):
+    """The list's filtered, sorted query: the page pages it, the export streams it."""
     query = select(Partner).options(joinedload(Partner.owner), selectinload(Partner.tags))
     query = hide_archived(query, Partner, args)
-    return paginate(query, Partner, sorts=SORTS, default_sort="name", filters=FILTERS, args=args)
+    return list_query(query, Partner, sorts=SORTS, default_sort="name", filters=FILTERS, args=args)
+
+
+def partner_page(args=None):
+    return page_of(partner_list(args), args=args)
 
 
 DETAIL_LIMIT = 100

@@ -18,7 +18,8 @@ from crm.listing import (
     choice_filter,
     date_filter,
     hide_archived,
-    paginate,
+    list_query,
+    page_of,
     parse_id,
 )
 from crm.projects.models import (
@@ -73,14 +74,19 @@ FILTERS = [
 ]
 
 
-def project_page(args=None):
-    """One page of the project list, partners loaded for every row in one statement."""
+def project_list(args=None):
+    """The list's filtered, sorted query: the page pages it, the export streams it."""
     query = select(Project).options(
         joinedload(Project.owner),
         selectinload(Project.partners).joinedload(ProjectPartner.partner),
     )
     query = hide_archived(query, Project, args)
-    return paginate(query, Project, sorts=SORTS, default_sort="name", filters=FILTERS, args=args)
+    return list_query(query, Project, sorts=SORTS, default_sort="name", filters=FILTERS, args=args)
+
+
+def project_page(args=None):
+    """One page of the project list, partners loaded for every row in one statement."""
+    return page_of(project_list(args), args=args)
 
 
 def project_detail(project_id: int):
