@@ -134,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.dashboard import views as dashboard_views
     from crm.partners import views as partner_views
     from crm.projects import views as project_views
+    from crm.rates import views as rate_views
     from crm.search import views as search_views
 
     for module in (
@@ -148,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
         activity_views,
         dashboard_views,
         search_views,
+        rate_views,
     ):
         app.register_blueprint(module.bp)
 

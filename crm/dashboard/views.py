@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import plotly
-from flask import Blueprint, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from crm import crud
@@ -31,6 +31,7 @@ def _bar(chart_id, title, figures, label=str) -> dict:
     return {
         "id": chart_id,
         "title": title,
+        "counts": True,
         "traces": [
             {
                 "name": title,
@@ -49,6 +50,7 @@ def charts(data) -> list[dict]:
         "id": "chart-signed-per-quarter",
         "title": _("Agreements signed per quarter, by type"),
         "stacked": True,
+        "counts": True,
         "traces": [
             {
                 "name": str(series["label"]),
@@ -88,15 +90,62 @@ def charts(data) -> list[dict]:
     ]
 
 
+def indicator_charts(data, locale: str) -> list[dict]:
+    """Per indicator (and currency for money): actuals per year as bars (each leading to
+    the projects that reported that year), the running total, and the target."""
+    found = []
+    for ind in data["indicators"]["rows"]:
+        years = ind.timeline()
+        if not years and not ind.target:
+            continue
+        labels = [str(y.year) for y in years]
+        running, total = [], ind.actual_to_date - sum((y.value for y in years), 0)
+        for y in years:
+            total += y.value
+            running.append(float(total))
+        title = ind.kind.label(locale)
+        if ind.kind.is_money:
+            title = f"{title} ({ind.currency or _('no currency given')})"
+        traces = [
+            {
+                "name": _("Actual in the year"),
+                "x": labels,
+                "y": [float(y.value) for y in years],
+                "customdata": [drill_url(y.projects) for y in years],
+            },
+            {"name": _("Actual to date"), "type": "line", "x": labels, "y": running},
+        ]
+        if ind.target and labels:
+            traces.append(
+                {
+                    "name": _("Target"),
+                    "type": "line",
+                    "dash": "dash",
+                    "x": labels,
+                    "y": [float(ind.target)] * len(labels),
+                }
+            )
+        found.append({"id": f"chart-indicator-{ind.key}", "title": title, "traces": traces})
+    return found
+
+
 @bp.route("/")
 @requires("manager")
 def index():
-    filters = queries.parse_filters(request.args)
+    from flask_babel import get_locale
+
+    filters = queries.parse_filters(
+        request.args,
+        default_currency=current_app.config.get("REPORTING_CURRENCY", queries.DEFAULT_CURRENCY),
+    )
     data = queries.dashboard_data(filters, cache=cache.cached)
+    base, ind_charts = charts(data), indicator_charts(data, str(get_locale()))
     return render_template(
         "dashboard/index.html",
         **data,
-        charts=charts(data),
+        charts=base,
+        indicator_charts=ind_charts,
+        all_charts=base + ind_charts,
         drill_url=drill_url,
         label_of=lambda fig: fig.label,
         country_of=lambda fig: country_name(fig.code) or _("Unknown"),
@@ -118,3 +167,21 @@ def plotly_js():
     response = send_file(PLOTLY_JS, mimetype="text/javascript", max_age=YEAR, conditional=True)
     response.cache_control.immutable = True
     return response
+
+
+@bp.route("/milestones")
+@requires("staff")
+def milestones():
+    """Milestones by due day: what the dashboard's milestone figures drill down to."""
+    from datetime import date
+
+    from crm.dashboard.milestones import milestone_page
+
+    return render_template(
+        "dashboard/milestones.html",
+        page=milestone_page(),
+        owners=crud.owner_choices()[1:],
+        partner_kinds=choices(PARTNER_KINDS),
+        countries=list(countries().items()),
+        today=date.today(),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.db import db
@@ -37,6 +37,8 @@ def _quick(query, value):
 
 
 def _country(query, value):
+    if value == "none":  # no country recorded
+        return query.where(Partner.country == "")
     if len(value) != 2 or not value.isalpha():
         raise ValueError(value)
     return query.where(Partner.country == value.upper())
@@ -68,6 +70,42 @@ def _silent_since(query, value):
     return query.where(~exists().where(link.partner_id == Partner.id, link.occurred_at >= start))
 
 
+def active_between(start: date, end: date):
+    """Partners active in a period: a live activity linked to them took place in it, or a
+    live agreement they are a party to was signed in it (the dashboard's "partners
+    active" and the list's `active` filter share this clause)."""
+    from crm.activities.models import Activity, activity_partner
+    from crm.agreements.models import Agreement, AgreementParty
+
+    link = activity_partner.c
+    met = exists().where(
+        link.partner_id == Partner.id,
+        link.occurred_at >= datetime.combine(start, time(0, 0), tzinfo=UTC),
+        link.occurred_at < datetime.combine(end + timedelta(days=1), time(0, 0), tzinfo=UTC),
+        Activity.id == link.activity_id,
+        Activity.archived_at.is_(None),
+    )
+    signed = exists().where(
+        AgreementParty.partner_id == Partner.id,
+        Agreement.id == AgreementParty.agreement_id,
+        Agreement.archived_at.is_(None),
+        Agreement.signed_on >= start,
+        Agreement.signed_on <= end,
+    )
+    return or_(met, signed)
+
+
+def _active(query, value):
+    """active=FROM..TO (ISO days): partners active in that period (see active_between)."""
+    start, sep, end = value.partition("..")
+    if not sep:
+        raise ValueError(value)
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    if last < first:
+        raise ValueError(value)
+    return query.where(active_between(first, last))
+
+
 def _own(query, value):
     if value != "1":
         raise ValueError(value)
@@ -85,6 +123,7 @@ FILTERS = [
     Filter("own", _own),
     Filter("created_from", _created("from")),
     Filter("silent_since", _silent_since),
+    Filter("active", _active),
     Filter("created_to", _created("to")),
     Filter("archived", archived_filter(Partner)),
 ]
