@@ -96,7 +96,7 @@ def indicator_charts(data, locale: str) -> list[dict]:
     found = []
     for ind in data["indicators"]["rows"]:
         years = ind.timeline()
-        if not years and not ind.target:
+        if not years:
             continue
         labels = [str(y.year) for y in years]
         running, total = [], ind.actual_to_date - sum((y.value for y in years), 0)
@@ -184,4 +184,133 @@ def milestones():
         partner_kinds=choices(PARTNER_KINDS),
         countries=list(countries().items()),
         today=date.today(),
+    )
+
+
+@bp.route("/network")
+@requires("staff")
+def network():
+    """The partner network: who shares agreements and projects with whom."""
+    from urllib.parse import urlencode
+
+    from crm.dashboard import network as net
+    from crm.vocab import label
+
+    filters = net.parse_filters(request.args)
+    data = cache.cached(
+        ("network", *sorted(filters.url_args().items())), lambda: net.network_data(filters)
+    )
+    names = {node["id"]: node["name"] for node in data["nodes"]}
+    graph = {
+        "nodes": [
+            {
+                **node,
+                "url": url_for("partners.detail", partner_id=node["id"]),
+                "kind_label": label(PARTNER_KINDS, node["kind"]),
+                "country_name": country_name(node["country"]),
+            }
+            for node in data["nodes"]
+        ],
+        "links": data["links"],
+        "link_url": url_for("dashboard.network_link"),
+        "filters": urlencode(filters.url_args()),
+        "own_label": _("Our organisation"),
+        "text": {
+            "agreements": _("agreements"),
+            "projects": _("projects"),
+            "all_agreements": _("All %(n)s agreements in the list"),
+            "all_projects": _("All %(n)s projects in the list"),
+            "none": _("None"),
+            "failed": _("The link could not be loaded."),
+        },
+    }
+    top = [
+        {
+            **link,
+            "a_name": names.get(link["a"], ""),
+            "b_name": names.get(link["b"], ""),
+            "agreements_url": url_for(
+                "agreements.index",
+                partner=[link["a"], link["b"]],
+                **filters.agreement_list_args(),
+            ),
+            "projects_url": url_for(
+                "projects.index", partner=[link["a"], link["b"]], **filters.project_list_args()
+            ),
+        }
+        for link in data["links"][:50]
+    ]
+    return render_template(
+        "dashboard/network.html",
+        filters=filters,
+        data=data,
+        graph=graph,
+        top=top,
+        max_links=net.MAX_LINKS,
+        max_partners=net.MAX_PARTNERS,
+        kinds=choices(PARTNER_KINDS),
+        countries=list(countries().items()),
+        plotly_version=plotly.__version__,
+    )
+
+
+@bp.route("/network/link")
+@requires("staff")
+def network_link():
+    """What two partners share (JSON for the network page's panel): their agreements and
+    projects in the network's period, with links to the lists showing all of them."""
+    from flask import jsonify
+
+    from crm.dashboard import network as net
+    from crm.vocab import AGREEMENT_STAGES, PROJECT_STATUSES, label
+
+    filters = net.parse_filters(request.args)
+    detail = net.link_detail(filters, request.args.get("a"), request.args.get("b"))
+    if detail is None:
+        return jsonify({"error": _("These two partners are not in the network.")}), 404
+    a, b = detail["partners"]
+    more = net.LINK_DETAIL
+    return jsonify(
+        {
+            "partners": [
+                {
+                    "id": p.id,
+                    "name": p.display_name,
+                    "url": url_for("partners.detail", partner_id=p.id),
+                }
+                for p in (a, b)
+            ],
+            "agreements": [
+                {
+                    "title": agreement.display_name,
+                    "url": url_for("agreements.detail", agreement_id=agreement.id),
+                    "detail": " · ".join(
+                        filter(
+                            None,
+                            [
+                                label(AGREEMENT_STAGES, agreement.stage),
+                                str(agreement.signed_on or ""),
+                            ],
+                        )
+                    ),
+                }
+                for agreement in detail["agreements"][:more]
+            ],
+            "agreements_more": len(detail["agreements"]) > more,
+            "agreements_list": url_for(
+                "agreements.index", partner=[a.id, b.id], **filters.agreement_list_args()
+            ),
+            "projects": [
+                {
+                    "title": project.display_name,
+                    "url": url_for("projects.detail", project_id=project.id),
+                    "detail": label(PROJECT_STATUSES, project.status),
+                }
+                for project in detail["projects"][:more]
+            ],
+            "projects_more": len(detail["projects"]) > more,
+            "projects_list": url_for(
+                "projects.index", partner=[a.id, b.id], **filters.project_list_args()
+            ),
+        }
     )
