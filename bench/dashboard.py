@@ -127,7 +127,7 @@ def add_flask_admin(app):
 
     with app.app_context():
         admin = Admin(app, name="bench", url="/bench-admin", endpoint="bench_admin")
-        admin.add_view(PartnerView(Partner, db.session, endpoint="bench_partner"))
+        admin.add_view(PartnerView(Partner, db, endpoint="bench_partner"))
 
     def declared(view):
         def run(*args, **kwargs):

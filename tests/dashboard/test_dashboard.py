@@ -247,6 +247,8 @@ def test_every_drill_down_count_equals_its_figure(manager_client, users):
         PERIOD,
         {**PERIOD, "owner": users["staff"].id},
         {**PERIOD, "kind": "company", "country": "CN"},
+        {**PERIOD, "kind": "university"},
+        {**PERIOD, "country": "CN", "owner": users["staff"].id},
     ):
         page = manager_client.get("/dashboard/", query_string=query).text
         links = drills(page)
