@@ -1,11 +1,13 @@
 """The partner network: partners joined by the agreements and projects they share.
 
-Links are computed in SQL: a self-join of agreement_party (and of project_partner) on the
-record, grouped by the pair of partners, strongest first and capped. The graph keeps the
-accelerator (the partner marked as our own) whatever the filters, and shows only partners
-that share something; a partner alone in the filters' selection is not drawn. Four
-statements whatever the data: agreement links, project links and the partners drawn;
-a link's detail takes three more (its two partners, its agreements, its projects).
+Links are computed in SQL: first the most connected partners (by agreements and projects
+in the filters' scope, at most MAX_PARTNERS, us always among them), then a self-join of
+agreement_party (and of project_partner) on the record among those partners only, grouped
+by the pair, strongest first and capped. So the work follows what is drawn, not the size
+of the database. The graph keeps the accelerator (the partner marked as our own) whatever
+the filters, and shows only partners that share something. Four statements whatever the
+data: the partners ranked, agreement links, project links and the partners drawn; a
+link's detail takes three (its two partners, its agreements, its projects).
 """
 
 from __future__ import annotations
@@ -124,10 +126,36 @@ def _drawn(f: NetworkFilters, partner):
     return and_(partner.archived_at.is_(None), or_(partner.is_own.is_(True), *[and_(*conditions)]))
 
 
-def _pairs(f: NetworkFilters, link, record_id, record, record_conditions):
-    """(partner a, partner b, records shared) for pairs of drawn partners, a < b."""
+def _ranked(f: NetworkFilters) -> tuple[list[int], bool]:
+    """The drawn partners with the most agreements and projects in scope (us first), at
+    most MAX_PARTNERS; and whether there were more."""
+    agreements = (
+        select(AgreementParty.partner_id.label("partner_id"))
+        .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+        .where(Agreement.archived_at.is_(None), *f.agreement_period())
+    )
+    projects = (
+        select(ProjectPartner.partner_id.label("partner_id"))
+        .join(Project, Project.id == ProjectPartner.project_id)
+        .where(Project.archived_at.is_(None), *f.project_period())
+    )
+    records = agreements.union_all(projects).subquery()
+    n = func.count()
+    rows = db.session.execute(
+        select(Partner.id)
+        .join(records, records.c.partner_id == Partner.id)
+        .where(_drawn(f, Partner))
+        .group_by(Partner.id, Partner.is_own)
+        .order_by(Partner.is_own.is_(True).desc(), n.desc(), Partner.id)
+        .limit(MAX_PARTNERS + 1)
+    ).all()
+    ids = [pid for (pid,) in rows]
+    return ids[:MAX_PARTNERS], len(ids) > MAX_PARTNERS
+
+
+def _pairs(ids: list[int], link, record_id, record, record_conditions):
+    """(partner a, partner b, records shared) for pairs among `ids`, a < b."""
     one, two = aliased(link), aliased(link)
-    p1, p2 = aliased(Partner), aliased(Partner)
     shared = func.count(func.distinct(getattr(one, record_id)))
     return db.session.execute(
         select(one.partner_id, two.partner_id, shared)
@@ -139,9 +167,12 @@ def _pairs(f: NetworkFilters, link, record_id, record, record_conditions):
             ),
         )
         .join(record, record.id == getattr(one, record_id))
-        .join(p1, p1.id == one.partner_id)
-        .join(p2, p2.id == two.partner_id)
-        .where(record.archived_at.is_(None), *record_conditions, _drawn(f, p1), _drawn(f, p2))
+        .where(
+            one.partner_id.in_(ids),
+            two.partner_id.in_(ids),
+            record.archived_at.is_(None),
+            *record_conditions,
+        )
         .group_by(one.partner_id, two.partner_id)
         .order_by(shared.desc(), one.partner_id, two.partner_id)
         .limit(MAX_LINKS + 1)
@@ -150,9 +181,10 @@ def _pairs(f: NetworkFilters, link, record_id, record, record_conditions):
 
 def network_data(f: NetworkFilters) -> dict:
     """Nodes and links to draw (plain values, cacheable), strongest links first."""
-    by_agreement = _pairs(f, AgreementParty, "agreement_id", Agreement, f.agreement_period())
-    by_project = _pairs(f, ProjectPartner, "project_id", Project, f.project_period())
-    truncated = len(by_agreement) > MAX_LINKS or len(by_project) > MAX_LINKS
+    ids, truncated = _ranked(f)
+    by_agreement = _pairs(ids, AgreementParty, "agreement_id", Agreement, f.agreement_period())
+    by_project = _pairs(ids, ProjectPartner, "project_id", Project, f.project_period())
+    truncated = truncated or len(by_agreement) > MAX_LINKS or len(by_project) > MAX_LINKS
     weights: dict[tuple[int, int], list[int]] = {}
     for a, b, n in by_agreement[:MAX_LINKS]:
         weights.setdefault((a, b), [0, 0])[0] = n

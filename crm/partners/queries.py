@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.db import db
@@ -73,26 +73,35 @@ def _silent_since(query, value):
 def active_between(start: date, end: date):
     """Partners active in a period: a live activity linked to them took place in it, or a
     live agreement they are a party to was signed in it (the dashboard's "partners
-    active" and the list's `active` filter share this clause)."""
+    active" and the list's `active` filter share this clause).
+
+    Read from the events' side (activities by time, agreements by signing day, both
+    indexed), so the cost follows the period's events, not the number of partners.
+    """
     from crm.activities.models import Activity, activity_partner
     from crm.agreements.models import Agreement, AgreementParty
 
     link = activity_partner.c
-    met = exists().where(
-        link.partner_id == Partner.id,
-        link.occurred_at >= datetime.combine(start, time(0, 0), tzinfo=UTC),
-        link.occurred_at < datetime.combine(end + timedelta(days=1), time(0, 0), tzinfo=UTC),
-        Activity.id == link.activity_id,
-        Activity.archived_at.is_(None),
+    met = (
+        select(link.partner_id)
+        .join(Activity, Activity.id == link.activity_id)
+        .where(
+            Activity.occurred_at >= datetime.combine(start, time(0, 0), tzinfo=UTC),
+            Activity.occurred_at
+            < datetime.combine(end + timedelta(days=1), time(0, 0), tzinfo=UTC),
+            Activity.archived_at.is_(None),
+        )
     )
-    signed = exists().where(
-        AgreementParty.partner_id == Partner.id,
-        Agreement.id == AgreementParty.agreement_id,
-        Agreement.archived_at.is_(None),
-        Agreement.signed_on >= start,
-        Agreement.signed_on <= end,
+    signed = (
+        select(AgreementParty.partner_id)
+        .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+        .where(
+            Agreement.signed_on >= start,
+            Agreement.signed_on <= end,
+            Agreement.archived_at.is_(None),
+        )
     )
-    return or_(met, signed)
+    return Partner.id.in_(met.union(signed))
 
 
 def _active(query, value):
