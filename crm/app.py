@@ -135,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.dataio import views as dataio_views
     from crm.partners import views as partner_views
     from crm.projects import views as project_views
+    from crm.rates import views as rate_views
     from crm.search import views as search_views
 
     for module in (
@@ -150,6 +151,7 @@ def register_blueprints(app: Flask) -> None:
         dashboard_views,
         search_views,
         dataio_views,
+        rate_views,
     ):
         app.register_blueprint(module.bp)
 

@@ -314,3 +314,51 @@ def hide_archived(query: Select, model, args=None) -> Select:
     if args.get("archived") in ("only", "all"):
         return query
     return query.where(model.archived_at.is_(None))
+
+
+def country_code(value: str) -> str:
+    """An ISO 3166 alpha-2 code from the URL, upper-cased; anything else raises."""
+    text = (value or "").strip()
+    if len(text) != 2 or not (text.isascii() and text.isalpha()):
+        raise ValueError(value)
+    return text.upper()
+
+
+def partner_match_filters(
+    args, linked: Callable[[list], object], kind_column, country_column, kinds
+) -> list[Filter]:
+    """`partner_kind` and `partner_country`: records linked to a partner of that kind, in
+    that country, or both (then one and the same partner must be both).
+
+    `linked(conditions)` is the EXISTS clause joining the record to its partners with the
+    conditions on the partner. The dashboard builds its figures from the same clauses, so
+    a drill-down list counts exactly the records behind a figure.
+    """
+    args = request.args if args is None else args
+
+    def kind_of(value):
+        if value not in kinds:
+            raise LookupError(value)
+        return value
+
+    def both_given():
+        try:
+            kind_of(args.get("partner_kind") or "")
+            country_code(args.get("partner_country") or "")
+        except (LookupError, ValueError):
+            return False
+        return True
+
+    def by_kind(query, value):
+        conditions = [kind_column == kind_of(value)]
+        if both_given():
+            conditions.append(country_column == country_code(args.get("partner_country")))
+        return query.where(linked(conditions))
+
+    def by_country(query, value):
+        code = country_code(value)
+        if both_given():
+            return query  # applied together with the kind, on the same partner
+        return query.where(linked([country_column == code]))
+
+    return [Filter("partner_kind", by_kind), Filter("partner_country", by_country)]

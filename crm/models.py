@@ -15,3 +15,4 @@ from crm.projects.models import (  # noqa: F401
     Project,
     ProjectPartner,
 )
+from crm.rates.models import ExchangeRate  # noqa: F401

@@ -121,6 +121,7 @@ RECORD_KINDS = {
     "follow_up": _l("Follow-up"),
     "import": _l("Import"),
     "export": _l("Export"),
+    "exchange_rate": _l("Exchange rate"),
 }
 
 CURRENCIES = ("CNY", "GBP", "USD", "EUR", "HKD", "JPY", "SGD", "CHF", "AUD", "CAD")

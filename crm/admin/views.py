@@ -117,6 +117,7 @@ RECORD_ENDPOINTS = {
     "activity": ("activities.detail", "activity_id"),
     "follow_up": ("activities.edit_follow_up", "follow_up_id"),
     "import": ("dataio.detail", "import_id"),
+    "exchange_rate": ("rates.edit", "rate_id"),
 }
 
 

@@ -15,7 +15,14 @@ from crm.db import db
 from crm.forms import EmptyForm
 from crm.records import can_archive, can_restore
 from crm.security import requires
-from crm.vocab import AGREEMENT_STAGES, AGREEMENT_STATES, AGREEMENT_TYPES, choices
+from crm.vocab import (
+    AGREEMENT_STAGES,
+    AGREEMENT_STATES,
+    AGREEMENT_TYPES,
+    PARTNER_KINDS,
+    choices,
+    countries,
+)
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 
@@ -36,7 +43,9 @@ def index():
         stages=choices(AGREEMENT_STAGES),
         states=choices(AGREEMENT_STATES),
         owners=crud.owner_choices()[1:],
-        partner=queries.partner_named(page.args.get("partner")),
+        partners=queries.partners_named(page.args.get("partner")),
+        partner_kinds=choices(PARTNER_KINDS),
+        countries=list(countries().items()),
     )
 
 

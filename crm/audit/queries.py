@@ -21,6 +21,7 @@ RECORD_TYPES = (
     "follow_up",
     "import",
     "export",
+    "exchange_rate",
 )
 SORTS = {"at": Sort(_l("When"), [AuditEntry.at], default_desc=True)}
 

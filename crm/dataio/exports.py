@@ -72,7 +72,8 @@ def _follow_up_batches(args, session: Session, size: int) -> Iterator[list]:
     from crm.activities import queries
 
     assignee = queries.follow_up_assignee(args, current_user)
-    for query in queries.follow_up_queries(assignee, args.get("done") == "1"):
+    clauses, _kept, _errors = queries.follow_up_filters(args)
+    for query in queries.follow_up_queries(assignee, args.get("done") == "1", clauses):
         if query is None:
             continue
         result = session.scalars(query.execution_options(yield_per=size))
