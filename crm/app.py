@@ -132,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.auth import views as auth_views
     from crm.contacts import views as contact_views
     from crm.dashboard import views as dashboard_views
+    from crm.documents import views as document_views
     from crm.partners import views as partner_views
     from crm.projects import views as project_views
     from crm.search import views as search_views
@@ -148,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
         activity_views,
         dashboard_views,
         search_views,
+        document_views,
     ):
         app.register_blueprint(module.bp)
 

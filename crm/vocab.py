@@ -119,6 +119,7 @@ RECORD_KINDS = {
     "project": _l("Project"),
     "activity": _l("Activity"),
     "follow_up": _l("Follow-up"),
+    "document": _l("Document"),
 }
 
 CURRENCIES = ("CNY", "GBP", "USD", "EUR", "HKD", "JPY", "SGD", "CHF", "AUD", "CAD")

@@ -11,6 +11,7 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 SAMPLE_ARGS = {
     "static": {"filename": "app.css"},
     "bootstrap.static": {"filename": "css/bootstrap.min.css"},
+    "documents.upload": {"owner": "partner"},
 }
 
 
