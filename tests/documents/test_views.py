@@ -527,3 +527,47 @@ def only_first_of(record, kind):
     return db.session.scalars(
         select(Document).where(getattr(Document, f"{kind}_id") == record.id)
     ).one()
+
+
+def test_two_new_versions_at_once_get_consecutive_numbers(app, users, records):
+    """The document is locked while a version is added: neither upload fails or is lost."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    staff = app.test_client().login_as(users["staff"])
+    upload(staff, "partner", records["partner"].id, samples.pdf(), "v1.pdf")
+    document_id = only_document().id
+
+    def slow_flush(session, _context, _instances):
+        # Widen the window between reading the current number and writing the next one.
+        if any(isinstance(o, DocumentVersion) for o in session.new):
+            time.sleep(0.3)
+
+    clients = [app.test_client().login_as(users[r]) for r in ("staff", "manager")]
+    db.session.commit()  # the test holds no lock while the two requests run
+    statuses = []
+
+    def send(client, name):
+        statuses.append(new_version(client, document_id, samples.png(), name).status_code)
+
+    event.listen(Session, "before_flush", slow_flush)
+    try:
+        threads = [
+            threading.Thread(target=send, args=(c, f"v{n}.png"))
+            for n, c in enumerate(clients, start=2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        event.remove(Session, "before_flush", slow_flush)
+    assert statuses == [302, 302]
+    numbers = db.session.scalars(
+        select(DocumentVersion.number).order_by(DocumentVersion.number)
+    ).all()
+    assert numbers == [1, 2, 3]
+    assert only_document().current_number == 3
+    assert len(stored_files(app)) == 3
