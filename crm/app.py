@@ -133,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.contacts import views as contact_views
     from crm.dashboard import views as dashboard_views
     from crm.dataio import views as dataio_views
+    from crm.documents import views as document_views
     from crm.partners import views as partner_views
     from crm.projects import views as project_views
     from crm.rates import views as rate_views
@@ -152,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
         search_views,
         dataio_views,
         rate_views,
+        document_views,
     ):
         app.register_blueprint(module.bp)
 

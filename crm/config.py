@@ -47,6 +47,9 @@ class Defaults:
     WORKERS = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
     PAGE_SIZE = 50
     COUNT_CAP = 10_000
+    # Documents: the largest file accepted, and where files live (instance/documents if unset).
+    DOCUMENT_MAX_BYTES = 25 * 1024 * 1024
+    DOCUMENTS_PATH = None
 
 
 class Production(Defaults):

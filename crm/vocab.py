@@ -122,6 +122,7 @@ RECORD_KINDS = {
     "import": _l("Import"),
     "export": _l("Export"),
     "exchange_rate": _l("Exchange rate"),
+    "document": _l("Document"),
 }
 
 CURRENCIES = ("CNY", "GBP", "USD", "EUR", "HKD", "JPY", "SGD", "CHF", "AUD", "CAD")

@@ -12,6 +12,7 @@ SAMPLE_ARGS = {
     "static": {"filename": "app.css"},
     "bootstrap.static": {"filename": "css/bootstrap.min.css"},
     "dataio.export": {"list_key": "partners", "fmt": "csv"},
+    "documents.upload": {"owner": "partner"},
 }
 
 

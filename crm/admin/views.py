@@ -118,6 +118,7 @@ RECORD_ENDPOINTS = {
     "follow_up": ("activities.edit_follow_up", "follow_up_id"),
     "import": ("dataio.detail", "import_id"),
     "exchange_rate": ("rates.edit", "rate_id"),
+    "document": ("documents.detail", "document_id"),
 }
 
 

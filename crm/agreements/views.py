@@ -12,6 +12,7 @@ from crm.agreements.forms import AgreementForm
 from crm.agreements.models import Agreement, AgreementParty
 from crm.agreements.operations import AgreementError, save_agreement
 from crm.db import db
+from crm.documents.queries import documents_panel
 from crm.forms import EmptyForm
 from crm.records import can_archive, can_restore
 from crm.security import requires
@@ -77,6 +78,7 @@ def detail(agreement_id: int):
         action_form=EmptyForm(),
         may_archive=can_archive(current_user, agreement),
         may_restore=can_restore(current_user, agreement),
+        documents=documents_panel("agreement", agreement),
     )
 
 

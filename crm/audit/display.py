@@ -80,6 +80,11 @@ FIELDS = {
     "role": _l("Role"),
     "value": _l("Value"),
     "target": _l("Target"),
+    "versions": _l("Versions"),
+    "partner_id": _l("Partner"),
+    "contact_id": _l("Contact"),
+    "agreement_id": _l("Agreement"),
+    "project_id": _l("Project"),
 }
 
 

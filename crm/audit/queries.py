@@ -22,6 +22,7 @@ RECORD_TYPES = (
     "import",
     "export",
     "exchange_rate",
+    "document",
 )
 SORTS = {"at": Sort(_l("When"), [AuditEntry.at], default_desc=True)}
 

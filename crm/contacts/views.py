@@ -12,6 +12,7 @@ from crm.contacts.forms import ContactForm
 from crm.contacts.models import Contact, Position
 from crm.contacts.operations import save_contact
 from crm.db import db
+from crm.documents.queries import documents_panel
 from crm.forms import EmptyForm
 from crm.partners.models import Partner
 from crm.records import can_archive, can_restore
@@ -57,6 +58,7 @@ def detail(contact_id: int):
         action_form=EmptyForm(),
         may_archive=can_archive(current_user, contact),
         may_restore=can_restore(current_user, contact),
+        documents=documents_panel("contact", contact),
     )
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from crm import crud
 from crm.activities.timeline import timeline
+from crm.documents.queries import documents_panel
 from crm.forms import EmptyForm
 from crm.partners import queries
 from crm.partners.forms import PartnerForm
@@ -60,6 +61,7 @@ def detail(partner_id: int):
         action_form=EmptyForm(),
         may_archive=can_archive(current_user, partner),
         may_restore=can_restore(current_user, partner),
+        documents=documents_panel("partner", partner),
     )
 
 

@@ -15,6 +15,7 @@ from crm import crud
 from crm.activities.timeline import timeline
 from crm.agreements.models import Agreement, AgreementParty
 from crm.db import db
+from crm.documents.queries import documents_panel
 from crm.forms import EmptyForm
 from crm.partners.models import Partner
 from crm.projects import operations, queries
@@ -88,6 +89,7 @@ def detail(project_id: int):
         action_form=EmptyForm(),
         may_archive=can_archive(current_user, project),
         may_restore=can_restore(current_user, project),
+        documents=documents_panel("project", project),
     )
 
 
