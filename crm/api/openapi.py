@@ -100,6 +100,8 @@ def _input_schema(resource: Resource, creating: bool) -> dict:
     if not creating:
         schema["properties"]["version"] = {
             "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_ID,
             "description": "The version you read; required unless If-Match is sent.",
         }
     return schema

@@ -105,7 +105,13 @@ _SPECS: dict[type, FormSpec] = {}
 
 
 def decimal_text(value: Decimal | None) -> str | None:
+    """A number as the page shows it: 42.8, not 42.8000."""
     return None if value is None else format(value.normalize(), "f")
+
+
+def money_text(value: Decimal | None) -> str | None:
+    """An amount with its two decimals, as stored: 1250000.00."""
+    return None if value is None else format(value, "f")
 
 
 def day_text(value: date | None) -> str | None:
@@ -245,7 +251,7 @@ def _agreement(a: Agreement) -> dict:
         "expires_on": day_text(a.expires_on),
         "auto_renew": bool(a.auto_renew),
         "notice_days": a.notice_days,
-        "value_amount": decimal_text(a.value_amount),
+        "value_amount": money_text(a.value_amount),
         "value_currency": a.value_currency,
         "summary": a.summary,
         "owner": a.owner_id,
@@ -287,7 +293,7 @@ def _project(p: Project) -> dict:
         "status": p.status,
         "start_date": day_text(p.start_date),
         "end_date": day_text(p.end_date),
-        "budget_amount": decimal_text(p.budget_amount),
+        "budget_amount": money_text(p.budget_amount),
         "budget_currency": p.budget_currency,
         "owner": p.owner_id,
         "description": p.description,
@@ -306,7 +312,7 @@ def _project(p: Project) -> dict:
             {
                 "id": i.id,
                 "kind_id": i.kind_id,
-                "target": decimal_text(i.target),
+                "target": money_text(i.target),
                 "currency": i.currency,
             }
             for i in p.indicators
@@ -317,7 +323,7 @@ def _project(p: Project) -> dict:
                 "kind_id": i.kind_id,
                 "period": a.period,
                 "period_end": day_text(a.period_end),
-                "value": decimal_text(a.value),
+                "value": money_text(a.value),
             }
             for i in p.indicators
             for a in i.actuals

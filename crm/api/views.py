@@ -183,14 +183,16 @@ def _list_arguments(resource: Resource):
 
 def _expected_version(body: dict):
     """The version the client read: If-Match wins over the body; "*" means any."""
-    if request.headers.get("If-Match") is not None:
-        if request.if_match.star_tag:
+    header = request.headers.get("If-Match")
+    if header is not None:
+        tag = header.strip()
+        if tag == "*":
             return "*"
-        tags = request.if_match.as_set(include_weak=True)
-        if len(tags) == 1:
-            tag = next(iter(tags))
-            if tag.isascii() and tag.isdigit() and len(tag) < 12:
-                return int(tag)
+        tag = tag.removeprefix("W/")
+        if len(tag) >= 2 and tag[0] == tag[-1] == '"':
+            tag = tag[1:-1]
+        if tag.isascii() and tag.isdigit() and len(tag) < 12:
+            return int(tag)
         raise ApiError(
             400,
             _('Send If-Match with the version you read, such as "3".'),
@@ -209,8 +211,8 @@ def _expected_version(body: dict):
                 ]
             },
         )
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ApiError(422, errors={"version": [_("Enter a whole number.")]})
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 < version <= MAX_ID:
+        raise ApiError(422, errors={"version": [_("Not a version.")]})
     return version
 
 
