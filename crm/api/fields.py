@@ -350,3 +350,17 @@ def form_errors(form, spec: FormSpec) -> dict[str, list[str]]:
         elif f.errors:
             out.setdefault(name, []).extend(str(e) for e in f.errors)
     return out
+
+
+def empty_rows(form, spec: FormSpec, values: dict) -> dict[str, list[str]]:
+    """Rows sent with nothing in them. A page always has a spare blank row, which it skips;
+    a JSON list has none, so an empty row there is a mistake worth saying."""
+    out: dict[str, list[str]] = {}
+    for name, f in spec.fields.items():
+        sent = values.get(name)
+        if f.kind != ROWS or not isinstance(sent, list):
+            continue
+        for entry in form[name].entries:
+            if entry.index < len(sent) and entry.form.is_blank():
+                out[f"{name}.{entry.index}"] = [_("This row is empty.")]
+    return out

@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.api import errors, tokens
 from crm.api.errors import ApiError
-from crm.api.fields import ShapeErrors, form_errors, to_formdata
+from crm.api.fields import ShapeErrors, empty_rows, form_errors, to_formdata
 from crm.api.models import ApiToken
 from crm.api.resources import RESOURCES, Resource, read_only_schema, represent
 from crm.crud import apply_errors
@@ -276,12 +276,15 @@ def _save(resource: Resource, record, body: dict):
         resource.before_form()
     spec = resource.spec()
     shape = ShapeErrors()
-    data = to_formdata(spec, _values(resource, record, body, shape), shape)
+    values = _values(resource, record, body, shape)
+    data = to_formdata(spec, values, shape)
     if shape:
         raise ApiError(422, errors=dict(shape))
     form = resource.new_form(formdata=data, obj=record)
-    if not form.validate():
-        raise ApiError(422, _form_message(form), form_errors(form, spec))
+    valid = form.validate()
+    empty = empty_rows(form, spec, values)
+    if not valid or empty:
+        raise ApiError(422, _form_message(form), {**form_errors(form, spec), **empty})
     may_reassign = current_user.has_role("manager")
     try:
         saved = resource.save(record, form, current_user, may_reassign=may_reassign)

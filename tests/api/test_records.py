@@ -170,7 +170,7 @@ def test_field_errors_are_keyed_by_json_path_and_nothing_is_half_saved(api, two_
             "name": "",
             "end_date": "2020-13-01",
             "partners": [{"partner": a, "role": "host"}, {"partner": 999999, "role": "lead"}],
-            "milestones": [{"due_on": "2022-01-01"}],
+            "milestones": [{"due_on": "2022-01-01"}, {}],
             "budget_amount": "12.345",
         },
     )
@@ -180,6 +180,7 @@ def test_field_errors_are_keyed_by_json_path_and_nothing_is_half_saved(api, two_
     assert errors["end_date"] == ["Enter a date as YYYY-MM-DD."]
     assert errors["partners.1.partner"] == ["This record does not exist or is archived."]
     assert errors["milestones.0.title"] == ["This field is required."]
+    assert errors["milestones.1"] == ["This row is empty."]
     assert errors["budget_amount"] == ["Use at most two decimals."]
     assert db.session.scalar(select(func.count(Project.id))) == 0
 
