@@ -31,7 +31,6 @@ def feed(secret: str):
         calendar = build_calendar(user, feed_data(user), request.host.split(":")[0])
         body = calendar.to_ical()
     response = current_app.response_class(body, mimetype="text/calendar")
-    response.charset = "utf-8"
     response.headers["Content-Disposition"] = 'inline; filename="crm.ics"'
     # The URL is a secret and the content personal: keep both out of caches and indexes.
     response.headers["Cache-Control"] = "no-store"
