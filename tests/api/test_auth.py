@@ -197,3 +197,9 @@ def test_api_500_is_json_without_internals(make_app, tokens, monkeypatch):
     response = ApiClient(app, tokens["staff"]).get("/api/v1/partners/1")
     assert response.status_code == 500 and response.is_json
     assert "secret internals" not in response.text
+
+
+def test_before_the_first_account_the_api_answers_401_not_the_setup_page(client):
+    response = client.get("/api/v1/partners")
+    assert response.status_code == 401 and response.is_json
+    assert client.get("/api/v1/openapi.json").status_code == 200
