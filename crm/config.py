@@ -41,6 +41,8 @@ class Defaults:
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    API_RATE_LIMIT = "300 per minute;10000 per hour"  # per API token
+    FEED_RATE_LIMIT = "60 per minute"  # calendar feed fetches per address
     BOOTSTRAP_SERVE_LOCAL = True
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"

@@ -123,6 +123,20 @@ def _fits(value, column) -> bool:
     return isinstance(value, str | int | float)
 
 
+def decode_cursor(raw: str, columns) -> list:
+    """The sort-key values in a cursor made for `columns`; ValueError if it is not one."""
+    try:
+        values = _decode(raw)
+        if len(values) != len(columns) or not all(
+            _fits(v, c) for v, c in zip(values, columns, strict=True)
+        ):
+            raise ValueError("cursor")
+    # A hand-made cursor may be anything, nested thousands deep included.
+    except (ValueError, TypeError, ArithmeticError, RecursionError):
+        raise ValueError("cursor") from None
+    return values
+
+
 def _sort_values(row, columns) -> list:
     return [getattr(row, col.key) for col in columns]
 
@@ -222,12 +236,8 @@ def page_of(listed: ListQuery, *, args=None, page_size: int | None = None) -> Pa
     for raw in (after, before):
         if raw:
             try:
-                cursor_values = _decode(raw)
-                if len(cursor_values) != len(columns) or not all(
-                    _fits(v, c) for v, c in zip(cursor_values, columns, strict=True)
-                ):
-                    raise ValueError("cursor")
-            except (ValueError, TypeError, ArithmeticError):
+                cursor_values = decode_cursor(raw, columns)
+            except ValueError:
                 cursor_values, after, before = None, None, None
             break
 
