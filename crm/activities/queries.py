@@ -100,6 +100,11 @@ def partner_filters(args):
     return partner_match_filters(args, with_partner, Partner.kind, Partner.country, PARTNER_KINDS)
 
 
+def list_filters(args=None) -> list[Filter]:
+    """Every filter of the list: the fixed ones and those that read several arguments."""
+    return [*FILTERS, *partner_filters(args)]
+
+
 def activity_list(args=None):
     """The list's filtered, sorted query: the page pages it, the export streams it."""
     args = request.args if args is None else args
@@ -108,8 +113,9 @@ def activity_list(args=None):
         selectinload(Activity.partner_links).joinedload(ActivityPartner.partner),
     )
     query = hide_archived(query, Activity, args)
-    filters = [*FILTERS, *partner_filters(args)]
-    return list_query(query, Activity, sorts=SORTS, default_sort="when", filters=filters, args=args)
+    return list_query(
+        query, Activity, sorts=SORTS, default_sort="when", filters=list_filters(args), args=args
+    )
 
 
 def activity_page(args=None):

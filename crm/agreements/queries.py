@@ -98,6 +98,11 @@ FILTERS = [
 ]
 
 
+def list_filters(args=None) -> list[Filter]:
+    """Every filter of the list: the fixed ones and those that read several arguments."""
+    return [*FILTERS, *party_filters(args)]
+
+
 def agreement_list(args=None):
     """The list's filtered, sorted query: the page pages it, the export streams it."""
     query = select(Agreement).options(
@@ -111,7 +116,7 @@ def agreement_list(args=None):
         Agreement,
         sorts=SORTS,
         default_sort=DEFAULT_SORT,
-        filters=[*FILTERS, *party_filters(args)],
+        filters=list_filters(args),
         args=args,
     )
 

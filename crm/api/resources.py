@@ -14,8 +14,9 @@ from decimal import Decimal
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
-from flask import url_for
+from flask import has_request_context, request, url_for
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
 
 from crm.activities import queries as activity_queries
 from crm.activities.forms import ActivityForm
@@ -72,8 +73,12 @@ class Resource:
 
     @property
     def filters(self):
-        # Read at each request, so filters added to the list page appear here too.
-        return self.queries.FILTERS
+        # Read at each request, so filters added to the list page appear here too; some
+        # (partner_kind with partner_country) read several arguments at once.
+        list_filters = getattr(self.queries, "list_filters", None)
+        if list_filters is None:
+            return self.queries.FILTERS
+        return list_filters(request.args if has_request_context() else MultiDict())
 
     @property
     def sorts(self):

@@ -188,6 +188,11 @@ FILTERS = [
 ]
 
 
+def list_filters(args=None) -> list[Filter]:
+    """Every filter of the list: the fixed ones and those that read several arguments."""
+    return [*FILTERS, *partner_filters(args), *indicator_filters(args)]
+
+
 def project_list(args=None):
     """The list's filtered, sorted query: the page pages it, the export streams it."""
     query = select(Project).options(
@@ -196,8 +201,9 @@ def project_list(args=None):
     )
     args = request.args if args is None else args
     query = hide_archived(query, Project, args)
-    filters = [*FILTERS, *partner_filters(args), *indicator_filters(args)]
-    return list_query(query, Project, sorts=SORTS, default_sort="name", filters=filters, args=args)
+    return list_query(
+        query, Project, sorts=SORTS, default_sort="name", filters=list_filters(args), args=args
+    )
 
 
 def project_page(args=None):

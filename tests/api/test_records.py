@@ -465,3 +465,25 @@ def test_every_resource_is_served(app):
     for resource in RESOURCES:
         assert f"/api/v1/{resource.name}" in rules
         assert f"/api/v1/{resource.name}/<int:record_id>/restore" in rules
+
+
+def test_lists_take_the_filters_that_read_several_arguments(api):
+    """partner_kind with partner_country (one partner both) works in the API as on the page."""
+    uni_cn = factories.make_partner(name_en="Uni CN", kind="university", country="CN")
+    uni_gb = factories.make_partner(name_en="Uni GB", kind="university", country="GB")
+    firm_cn = factories.make_partner(name_en="Firm CN", kind="company", country="CN")
+    factories.make_agreement(title="Both in one", parties=[(uni_cn, "party"), (firm_cn, "party")])
+    factories.make_agreement(title="Split", parties=[(uni_gb, "party"), (firm_cn, "party")])
+    db.session.commit()
+    client = api["staff"]
+    args = {"partner_kind": "university", "partner_country": "CN"}
+    listed = client.get("/api/v1/agreements", query_string=args)
+    assert listed.status_code == 200
+    assert [i["title"] for i in listed.json["items"]] == ["Both in one"]
+    page = client.get("/api/v1/agreements", query_string={"partner_kind": "university"}).json
+    assert sorted(i["title"] for i in page["items"]) == ["Both in one", "Split"]
+    bad = client.get("/api/v1/agreements", query_string={"partner_kind": "spaceship"})
+    assert bad.status_code == 400 and "partner_kind" in bad.json["errors"]
+    spec = client.get("/api/v1/openapi.json").json
+    names = {p["name"] for p in spec["paths"]["/api/v1/agreements"]["get"]["parameters"]}
+    assert {"partner_kind", "partner_country"} <= names
