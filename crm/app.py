@@ -131,12 +131,18 @@ def register_blueprints(app: Flask) -> None:
     from crm.activities import views as activity_views
     from crm.admin import views as admin_views
     from crm.agreements import views as agreement_views
+    from crm.api import settings as api_settings
+    from crm.api import views as api_views
     from crm.auth import views as auth_views
     from crm.contacts import views as contact_views
     from crm.dashboard import views as dashboard_views
+    from crm.dataio import views as dataio_views
+    from crm.documents import views as document_views
     from crm.duplicates import views as duplicate_views
+    from crm.feeds import views as feed_views
     from crm.partners import views as partner_views
     from crm.projects import views as project_views
+    from crm.rates import views as rate_views
     from crm.search import views as search_views
 
     for module in (
@@ -152,6 +158,12 @@ def register_blueprints(app: Flask) -> None:
         dashboard_views,
         search_views,
         duplicate_views,
+        dataio_views,
+        rate_views,
+        document_views,
+        api_views,
+        api_settings,
+        feed_views,
     ):
         app.register_blueprint(module.bp)
 
@@ -167,6 +179,8 @@ def register_request_hooks(app: Flask) -> None:
         # Until the first account exists every page leads to the setup page. Once one
         # exists it always will (accounts are deactivated, never deleted), so remember it.
         if app.extensions.get("crm_has_users") or request.endpoint in first_run_open:
+            return None
+        if request.path.startswith("/api/"):  # the API answers for itself (401)
             return None
         if request.endpoint is None:
             return None
@@ -210,6 +224,10 @@ def register_errorhandlers(app: Flask) -> None:
     }
 
     def render_error(error):
+        if request.path.startswith("/api/"):  # no such API route or method: JSON too
+            from crm.api.errors import handle_http_error
+
+            return handle_http_error(error)
         code = getattr(error, "code", 500) or 500
         if code == 500:
             db.session.rollback()

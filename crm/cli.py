@@ -163,7 +163,13 @@ def check_deploy():
     help="Add this many synthetic partners (with proportional contacts, agreements "
     "and projects) instead of the seed story.",
 )
-def demo(scale):
+@click.option(
+    "--agreements",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --scale: this many synthetic agreements (default: half the partners).",
+)
+def demo(scale, agreements):
     """Load the seed story as real records (or, with --scale N, synthetic bulk data)."""
     import time
 
@@ -171,7 +177,7 @@ def demo(scale):
 
     started = time.perf_counter()
     if scale:
-        counts = demo_data.add_synthetic(scale)
+        counts = demo_data.add_synthetic(scale, agreements=agreements)
         db.session.commit()
         made = ", ".join(f"{v:,} {k}" for k, v in counts.items())
         click.echo(f"added {made} in {time.perf_counter() - started:.1f}s")

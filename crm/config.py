@@ -33,17 +33,25 @@ class Defaults:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    IMPORT_MAX_BYTES = 15 * 1024 * 1024  # an import file; the request around it must fit too
+    IMPORT_CHUNK_ROWS = 200  # rows per "run next chunk" request, each in its own transaction
+    EXPORT_BATCH_ROWS = 1000  # rows read per keyset batch while an export streams
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    API_RATE_LIMIT = "300 per minute;10000 per hour"  # per API token
+    FEED_RATE_LIMIT = "60 per minute"  # calendar feed fetches per address
     BOOTSTRAP_SERVE_LOCAL = True
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     WORKERS = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
     PAGE_SIZE = 50
     COUNT_CAP = 10_000
+    # Documents: the largest file accepted, and where files live (instance/documents if unset).
+    DOCUMENT_MAX_BYTES = 25 * 1024 * 1024
+    DOCUMENTS_PATH = None
 
 
 class Production(Defaults):

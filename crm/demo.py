@@ -452,9 +452,11 @@ def _reset_sequences(*tables):
         )
 
 
-def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
-    """Bulk-insert n partners, n contacts, n/2 agreements and n/5 projects (Core inserts)."""
+def add_synthetic(n: int, seed: int = 2021, agreements: int | None = None) -> dict[str, int]:
+    """Bulk-insert n partners, n contacts, n/2 agreements (or `agreements`), n/5 projects
+    with outcome indicators and reported actuals, and n/2 activities (Core inserts)."""
     rng = random.Random(seed)
+    agreement_count = max(1, n // 2) if agreements is None else agreements
     now = utcnow()
     cache = {}
 
@@ -537,16 +539,18 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
     _bulk(Position.__table__, positions)
 
     first_agreement = _next_id(Agreement)
-    agreements, parties = [], []
+    agreement_rows, parties = [], []
     first_party = _next_id(AgreementParty)
     types = ["cooperation", "mou", "framework", "loi", "contract", "licence"]
-    for i in range(max(1, n // 2)):
+    currencies = ["CNY", "CNY", "GBP", "USD"]
+    for i in range(agreement_count):
         aid = first_agreement + i
         signed = date(2016, 1, 1) + timedelta(days=rng.randrange(3600))
         stage = rng.choice(["draft", "negotiation", "signed", "signed", "signed", "terminated"])
         expires = signed + timedelta(days=365 * rng.randint(1, 5))
         title = f"{rng.choice(types).title()} agreement {aid}"
-        agreements.append(
+        valued = rng.random() < 0.3
+        agreement_rows.append(
             {
                 "id": aid,
                 "title": title,
@@ -559,6 +563,8 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
                 "expires_sort": expires,
                 "auto_renew": rng.random() < 0.2,
                 "notice_days": rng.choice([None, 30, 90]),
+                "value_amount": Decimal(rng.randrange(10, 5000) * 1000) if valued else None,
+                "value_currency": rng.choice(currencies) if valued else None,
                 "sort_title": title.casefold(),
                 "search_text": search_blob([title]),
                 "created_at": now,
@@ -575,7 +581,7 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
                     "role": "host" if k == 0 else "party",
                 }
             )
-    _bulk(Agreement.__table__, agreements)
+    _bulk(Agreement.__table__, agreement_rows)
     _bulk(AgreementParty.__table__, parties)
 
     first_project = _next_id(Project)
@@ -602,7 +608,10 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
             }
         )
         links.append(
-            {"project_id": prid, "agreement_id": first_agreement + rng.randrange(len(agreements))}
+            {
+                "project_id": prid,
+                "agreement_id": first_agreement + rng.randrange(len(agreement_rows)),
+            }
         )
         project_partners.append(
             {
@@ -615,6 +624,8 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
     _bulk(Project.__table__, projects)
     _bulk(project_agreement, links)
     _bulk(ProjectPartner.__table__, project_partners)
+    _synthetic_indicators(rng, projects)
+    activities = _synthetic_activities(rng, n, first_partner, now)
     # These rows bypassed the ORM, so the audit trail is written for them explicitly.
     from crm.audit.trail import record_bulk
 
@@ -622,8 +633,9 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
     for record_type, rows in (
         ("partner", partners),
         ("contact", contacts),
-        ("agreement", agreements),
+        ("agreement", agreement_rows),
         ("project", projects),
+        ("activity", activities),
     ):
         record_bulk(db.session, "create", record_type, [(r["id"], source) for r in rows])
     _reset_sequences(
@@ -634,10 +646,91 @@ def add_synthetic(n: int, seed: int = 2021) -> dict[str, int]:
         "agreement_party",
         "project",
         "project_partner",
+        "indicator",
+        "indicator_actual",
+        "activity",
     )
     return {
         "partners": len(partners),
         "contacts": len(contacts),
-        "agreements": len(agreements),
+        "agreements": len(agreement_rows),
         "projects": len(projects),
+        "activities": len(activities),
     }
+
+
+def _synthetic_indicators(rng, projects) -> None:
+    """Half the projects aim at talents, a third at investment (in CNY or GBP), with yearly
+    actuals from their start year to last year."""
+    kinds = indicator_kinds_by_code()
+    first_indicator, first_actual = _next_id(Indicator), _next_id(IndicatorActual)
+    indicators, actuals = [], []
+    last_year = date.today().year - 1
+
+    def add(project, kind, currency, target):
+        iid = first_indicator + len(indicators)
+        indicators.append(
+            {
+                "id": iid,
+                "project_id": project["id"],
+                "kind_id": kinds[kind].id,
+                "target": Decimal(target),
+                "currency": currency,
+            }
+        )
+        for year in range(project["start_date"].year, last_year + 1):
+            actuals.append(
+                {
+                    "id": first_actual + len(actuals),
+                    "indicator_id": iid,
+                    "period": str(year),
+                    "period_end": date(year, 12, 31),
+                    "value": Decimal(rng.randrange(0, max(2, target // 4))),
+                }
+            )
+
+    for project in projects:
+        if rng.random() < 0.5:
+            add(project, "talents", None, rng.randrange(5, 200))
+        if rng.random() < 0.33:
+            add(project, "investment", rng.choice(["CNY", "GBP"]), rng.randrange(1, 500) * 10_000)
+    _bulk(Indicator.__table__, indicators)
+    _bulk(IndicatorActual.__table__, actuals)
+
+
+def _synthetic_activities(rng, n, first_partner, now) -> list[dict]:
+    """n/2 meetings and calls over the last six years, each linked to one partner."""
+    from datetime import UTC, datetime, time
+
+    from crm.activities.models import Activity, activity_partner
+
+    first_activity = _next_id(Activity)
+    activities, links = [], []
+    start = date.today() - timedelta(days=6 * 365)
+    for i in range(max(1, n // 2)):
+        aid = first_activity + i
+        when = datetime.combine(start + timedelta(days=rng.randrange(6 * 365)), time(9), UTC)
+        title = f"Meeting {aid}"
+        activities.append(
+            {
+                "id": aid,
+                "kind": rng.choice(["meeting", "call", "visit"]),
+                "title": title,
+                "occurred_at": when,
+                "timezone": "Asia/Shanghai",
+                "search_text": search_blob([title]),
+                "created_at": now,
+                "updated_at": now,
+                "version_id": 1,
+            }
+        )
+        links.append(
+            {
+                "activity_id": aid,
+                "partner_id": first_partner + rng.randrange(n),
+                "occurred_at": when,
+            }
+        )
+    _bulk(Activity.__table__, activities)
+    _bulk(activity_partner, links)
+    return activities

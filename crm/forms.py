@@ -107,6 +107,10 @@ class RecordPicker(Field):
 class FriendlyDateField(DateField):
     """A date (YYYY-MM-DD) whose error says what was expected."""
 
+    # Dates are computed with (a notice period before an expiry, a day moved to UTC):
+    # year 1 or 9999 would overflow, and no record of ours is dated there.
+    FIRST_YEAR, LAST_YEAR = 1800, 2200
+
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators or [Optional()], format="%Y-%m-%d", **kwargs)
 
@@ -115,6 +119,9 @@ class FriendlyDateField(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(_l("Enter a date as YYYY-MM-DD.")) from None
+        if self.data is not None and not self.FIRST_YEAR <= self.data.year <= self.LAST_YEAR:
+            self.data = None
+            raise ValueError(_l("Enter a date between the years 1800 and 2200."))
 
 
 def currency_field(label=None):

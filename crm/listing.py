@@ -123,11 +123,59 @@ def _fits(value, column) -> bool:
     return isinstance(value, str | int | float)
 
 
+def decode_cursor(raw: str, columns) -> list:
+    """The sort-key values in a cursor made for `columns`; ValueError if it is not one."""
+    try:
+        values = _decode(raw)
+        if len(values) != len(columns) or not all(
+            _fits(v, c) for v, c in zip(values, columns, strict=True)
+        ):
+            raise ValueError("cursor")
+    # A hand-made cursor may be anything, nested thousands deep included.
+    except (ValueError, TypeError, ArithmeticError, RecursionError):
+        raise ValueError("cursor") from None
+    return values
+
+
 def _sort_values(row, columns) -> list:
     return [getattr(row, col.key) for col in columns]
 
 
-def paginate(
+@dataclass
+class ListQuery:
+    """A list's query with its URL filters applied, and the order it is read in.
+
+    `paginate` pages it; exports stream it in keyset batches, so a download holds
+    exactly the rows of the page's filters, in the page's order.
+    """
+
+    query: Select
+    model: type
+    columns: list
+    sort: str
+    desc: bool
+    args: dict
+    errors: dict
+
+    def ordered(self, after=None, *, backwards: bool = False) -> Select:
+        """The query in list order, from just after the row whose sort key is `after`."""
+        forward_desc = self.desc != backwards
+        query = self.query
+        if after is not None:
+            # Typed literals, so each value is bound as its column stores it (UTC text on
+            # SQLite).
+            key = tuple_(*self.columns)
+            literal = tuple_(
+                *[sa_literal(v, type_=c.type) for v, c in zip(after, self.columns, strict=True)]
+            )
+            query = query.where(key < literal if forward_desc else key > literal)
+        return query.order_by(*[c.desc() if forward_desc else c.asc() for c in self.columns])
+
+    def key_of(self, row) -> list:
+        return _sort_values(row, self.columns)
+
+
+def list_query(
     query: Select,
     model,
     *,
@@ -135,12 +183,9 @@ def paginate(
     default_sort: str,
     filters: Sequence[Filter] = (),
     args=None,
-    page_size: int | None = None,
-) -> Page:
-    """Run a list query from URL arguments: filters, sort, direction and cursor."""
+) -> ListQuery:
+    """Apply the URL's filters and pick its sort; filters that do not parse are reported."""
     args = request.args if args is None else args
-    page_size = page_size or current_app.config["PAGE_SIZE"]
-    cap = current_app.config["COUNT_CAP"]
     errors: dict[str, str] = {}
     kept: dict[str, object] = {}
 
@@ -159,20 +204,40 @@ def paginate(
     sort = sorts[sort_key]
     desc = args.get("dir", "desc" if sort.default_desc else "asc") == "desc"
     kept["sort"], kept["dir"] = sort_key, "desc" if desc else "asc"
+    return ListQuery(query, model, [*sort.columns, model.id], sort_key, desc, kept, errors)
 
-    columns = [*sort.columns, model.id]
-    key = tuple_(*columns)
+
+def paginate(
+    query: Select,
+    model,
+    *,
+    sorts: dict[str, Sort],
+    default_sort: str,
+    filters: Sequence[Filter] = (),
+    args=None,
+    page_size: int | None = None,
+) -> Page:
+    """Run a list query from URL arguments: filters, sort, direction and cursor."""
+    listed = list_query(
+        query, model, sorts=sorts, default_sort=default_sort, filters=filters, args=args
+    )
+    return page_of(listed, args=args, page_size=page_size)
+
+
+def page_of(listed: ListQuery, *, args=None, page_size: int | None = None) -> Page:
+    """One page of a list query: capped count, keyset cursor from the URL."""
+    args = request.args if args is None else args
+    page_size = page_size or current_app.config["PAGE_SIZE"]
+    cap = current_app.config["COUNT_CAP"]
+    query, model, columns = listed.query, listed.model, listed.columns
+
     after, before = args.get("after"), args.get("before")
     cursor_values = None
     for raw in (after, before):
         if raw:
             try:
-                cursor_values = _decode(raw)
-                if len(cursor_values) != len(columns) or not all(
-                    _fits(v, c) for v, c in zip(cursor_values, columns, strict=True)
-                ):
-                    raise ValueError("cursor")
-            except (ValueError, TypeError, ArithmeticError):
+                cursor_values = decode_cursor(raw, columns)
+            except ValueError:
                 cursor_values, after, before = None, None, None
             break
 
@@ -184,15 +249,8 @@ def paginate(
     count = min(count, cap)
 
     backwards = bool(before and cursor_values)
-    forward_desc = desc != backwards
-    if cursor_values:
-        # Typed literals, so each value is bound as its column stores it (UTC text on SQLite).
-        literal = tuple_(
-            *[sa_literal(v, type_=c.type) for v, c in zip(cursor_values, columns, strict=True)]
-        )
-        query = query.where(key < literal if forward_desc else key > literal)
-    order = [c.desc() if forward_desc else c.asc() for c in columns]
-    rows = list(db.session.scalars(query.order_by(*order).limit(page_size + 1)).unique())
+    ordered = listed.ordered(cursor_values, backwards=backwards)
+    rows = list(db.session.scalars(ordered.limit(page_size + 1)).unique())
     more = len(rows) > page_size
     rows = rows[:page_size]
     if backwards:
@@ -205,7 +263,17 @@ def paginate(
             next_cursor = _encode(_sort_values(last, columns))
         if (more and backwards) or (after and cursor_values):
             prev_cursor = _encode(_sort_values(first, columns))
-    return Page(rows, count, capped, next_cursor, prev_cursor, sort_key, desc, kept, errors)
+    return Page(
+        rows,
+        count,
+        capped,
+        next_cursor,
+        prev_cursor,
+        listed.sort,
+        listed.desc,
+        listed.args,
+        listed.errors,
+    )
 
 
 def date_filter(column, op: str) -> Callable[[Select, str], Select]:
@@ -256,3 +324,51 @@ def hide_archived(query: Select, model, args=None) -> Select:
     if args.get("archived") in ("only", "all"):
         return query
     return query.where(model.archived_at.is_(None))
+
+
+def country_code(value: str) -> str:
+    """An ISO 3166 alpha-2 code from the URL, upper-cased; anything else raises."""
+    text = (value or "").strip()
+    if len(text) != 2 or not (text.isascii() and text.isalpha()):
+        raise ValueError(value)
+    return text.upper()
+
+
+def partner_match_filters(
+    args, linked: Callable[[list], object], kind_column, country_column, kinds
+) -> list[Filter]:
+    """`partner_kind` and `partner_country`: records linked to a partner of that kind, in
+    that country, or both (then one and the same partner must be both).
+
+    `linked(conditions)` is the EXISTS clause joining the record to its partners with the
+    conditions on the partner. The dashboard builds its figures from the same clauses, so
+    a drill-down list counts exactly the records behind a figure.
+    """
+    args = request.args if args is None else args
+
+    def kind_of(value):
+        if value not in kinds:
+            raise LookupError(value)
+        return value
+
+    def both_given():
+        try:
+            kind_of(args.get("partner_kind") or "")
+            country_code(args.get("partner_country") or "")
+        except (LookupError, ValueError):
+            return False
+        return True
+
+    def by_kind(query, value):
+        conditions = [kind_column == kind_of(value)]
+        if both_given():
+            conditions.append(country_column == country_code(args.get("partner_country")))
+        return query.where(linked(conditions))
+
+    def by_country(query, value):
+        code = country_code(value)
+        if both_given():
+            return query  # applied together with the kind, on the same partner
+        return query.where(linked([country_column == code]))
+
+    return [Filter("partner_kind", by_kind), Filter("partner_country", by_country)]

@@ -21,7 +21,6 @@ def home_data(user, today: date | None = None) -> dict:
     """A fixed handful of queries, each limited, whatever the size of the data."""
     from crm.activities.models import Activity, ActivityPartner
     from crm.activities.queries import follow_ups_for
-    from crm.agreements.models import Agreement
     from crm.partners.models import Partner
     from crm.projects.models import Milestone, Project
 
@@ -33,25 +32,12 @@ def home_data(user, today: date | None = None) -> dict:
         .order_by(Partner.updated_at.desc(), Partner.id.desc())
         .limit(10)
     ).all()
-    # Agreements whose term ends within the window plus the longest notice anyone gives.
-    candidates = db.session.scalars(
-        select(Agreement)
-        .where(
-            Agreement.owner_id == user.id,
-            Agreement.archived_at.is_(None),
-            Agreement.stage == "signed",
-            Agreement.expires_on.is_not(None),
-            Agreement.expires_on <= today + SOON + timedelta(days=3650),
-        )
-        .order_by(Agreement.expires_on)
-        .limit(200)
-    ).all()
-    coming_due = []
-    for agreement in candidates:
-        end, notice = agreement.current_term_end(today), agreement.notice_deadline(today)
-        soonest = min(d for d in (end, notice) if d is not None)
-        if today <= soonest <= today + SOON or (notice and today <= notice <= today + SOON):
-            coming_due.append((agreement, notice, end))
+    # My signed agreements with a notice deadline or an expiry (current term, rolled for
+    # auto-renewing ones) in the next 90 days: the dashboard's bounded candidate search.
+    from crm.dashboard.queries import DashboardFilters, deadlines
+
+    mine = DashboardFilters(start=today, end=today, owner=user.id)
+    coming_due = deadlines(mine, today)["rows"]
     milestones = db.session.scalars(
         select(Milestone)
         .join(Milestone.project)
@@ -76,6 +62,7 @@ def home_data(user, today: date | None = None) -> dict:
         "follow_ups": follow_ups,
         "my_partners": partners,
         "coming_due": coming_due[:10],
+        "more_due": len(coming_due) > 10,
         "milestones": milestones,
         "logged": logged,
         "today": today,

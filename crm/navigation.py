@@ -10,6 +10,7 @@ from crm.security import access_for, may_access
 NAV = [
     ("main.index", _l("Home")),
     ("dashboard.index", _l("Dashboard")),
+    ("dashboard.network", _l("Network")),
     ("partners.index", _l("Partners")),
     ("contacts.index", _l("Contacts")),
     ("agreements.index", _l("Agreements")),
@@ -17,8 +18,10 @@ NAV = [
     ("activities.index", _l("Activities")),
     ("activities.follow_ups", _l("Follow-ups")),
     ("duplicates.index", _l("Duplicates")),
+    ("dataio.imports", _l("Imports")),
     ("admin.users", _l("Users")),
     ("admin.audit_log", _l("Audit log")),
+    ("rates.index", _l("Exchange rates")),
 ]
 
 ROLE_LABELS = {"staff": _l("Staff"), "manager": _l("Manager"), "admin": _l("Admin")}

@@ -53,6 +53,13 @@ def may_access(user, level: str) -> bool:
     return ROLE_LEVEL[user.role] >= ROLE_LEVEL[level]
 
 
+# Blueprints that authenticate their own requests (the API's bearer tokens): blueprint
+# name -> a function run before the role check. It may set this request's user from a
+# token, or refuse the request; an anonymous request to such a blueprint gets 401, not
+# the sign-in page.
+REQUEST_AUTHENTICATORS: dict[str, Callable[[], None]] = {}
+
+
 def enforce_access():
     """before_request: refuse a route to anyone its declaration does not admit."""
     if request.endpoint is None:  # no route matched: let the 404/405 handlers answer
@@ -60,9 +67,16 @@ def enforce_access():
     level = access_for(request.endpoint)
     if level is None:
         abort(403)
-    if level == PUBLIC or may_access(current_user, level):
+    if level == PUBLIC:
+        return None
+    authenticate = REQUEST_AUTHENTICATORS.get(request.blueprint)
+    if authenticate is not None:
+        authenticate()
+    if may_access(current_user, level):
         return None
     if not current_user.is_authenticated:
+        if authenticate is not None:
+            abort(401)
         return login_manager.unauthorized()
     abort(403)
 

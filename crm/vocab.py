@@ -119,6 +119,10 @@ RECORD_KINDS = {
     "project": _l("Project"),
     "activity": _l("Activity"),
     "follow_up": _l("Follow-up"),
+    "import": _l("Import"),
+    "export": _l("Export"),
+    "exchange_rate": _l("Exchange rate"),
+    "document": _l("Document"),
 }
 
 CURRENCIES = ("CNY", "GBP", "USD", "EUR", "HKD", "JPY", "SGD", "CHF", "AUD", "CAD")

@@ -13,6 +13,8 @@ SAMPLE_ARGS = {
     "bootstrap.static": {"filename": "css/bootstrap.min.css"},
     "duplicates.merge": {"kind": "partner"},
     "duplicates.merge_pick": {"kind": "contact"},
+    "dataio.export": {"list_key": "partners", "fmt": "csv"},
+    "documents.upload": {"owner": "partner"},
 }
 
 

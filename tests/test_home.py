@@ -65,3 +65,28 @@ def test_home_statement_count_is_fixed(app, staff_client, users):
             assert staff_client.get("/").status_code == 200
         counts.append(log.count)
     assert counts[0] == counts[1], counts
+
+
+def test_home_keeps_agreements_due_after_their_notice_passed_and_ignores_old_ones(
+    staff_client, users
+):
+    """An agreement whose notice deadline passed but which expires in the window is still
+    coming due; long-expired ones do not crowd out the current ones."""
+    today = date.today()
+    me = users["staff"]
+    for i in range(250):
+        make_agreement(
+            f"Long gone {i}", owner=me, stage="signed", expires_on=today - timedelta(days=400 + i)
+        )
+    make_agreement(
+        "Notice passed",
+        owner=me,
+        stage="signed",
+        expires_on=today + timedelta(days=20),
+        notice_days=60,
+    )
+    db.session.commit()
+    page = staff_client.get("/").text
+    assert "Notice passed" in page
+    assert "Long gone" not in page
+    assert f"Expires {today + timedelta(days=20)}" in page

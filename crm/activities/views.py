@@ -15,7 +15,7 @@ from crm.db import db
 from crm.forms import EmptyForm
 from crm.records import can_archive, can_restore
 from crm.security import is_safe_next, requires, safe_next
-from crm.vocab import ACTIVITY_KINDS, choices, options
+from crm.vocab import ACTIVITY_KINDS, PARTNER_KINDS, choices, countries, options
 
 bp = Blueprint("activities", __name__)
 
@@ -46,6 +46,8 @@ def index():
         page=queries.activity_page(),
         kinds=choices(ACTIVITY_KINDS),
         owners=crud.owner_choices()[1:],
+        partner_kinds=choices(PARTNER_KINDS),
+        countries=list(countries().items()),
     )
 
 
@@ -146,21 +148,23 @@ def restore(activity_id: int):
 @requires("staff")
 def follow_ups():
     """My follow-ups (or another user's, or everyone's), overdue first."""
-    raw = request.args.get("assignee", "")
-    if raw == "all":
-        assignee_id = None
-    elif raw.isdigit() and len(raw) < 10:  # a user id; longer digit strings are not
-        assignee_id = int(raw)
-    else:
-        assignee_id = current_user.id
-    open_items, done = queries.follow_ups_for(assignee_id, request.args.get("done") == "1")
+    assignee_id = queries.follow_up_assignee(request.args, current_user)
+    clauses, kept, errors = queries.follow_up_filters(request.args)
+    open_items, done = queries.follow_ups_for(
+        assignee_id, request.args.get("done") == "1", clauses=clauses
+    )
     return render_template(
         "activities/follow_ups.html",
         open_items=open_items,
+        open_count=queries.count_open_follow_ups(assignee_id, clauses),
         done=done,
         assignee_id=assignee_id,
         users=crud.owner_choices()[1:],
         action_form=EmptyForm(),
+        filters=kept,
+        filter_errors=errors,
+        partner_kinds=choices(PARTNER_KINDS),
+        countries=list(countries().items()),
     )
 
 

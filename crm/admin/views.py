@@ -116,6 +116,9 @@ RECORD_ENDPOINTS = {
     "project": ("projects.detail", "project_id"),
     "activity": ("activities.detail", "activity_id"),
     "follow_up": ("activities.edit_follow_up", "follow_up_id"),
+    "import": ("dataio.detail", "import_id"),
+    "exchange_rate": ("rates.edit", "rate_id"),
+    "document": ("documents.detail", "document_id"),
 }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.agreements.models import Agreement, AgreementParty, state_clause
@@ -17,11 +18,13 @@ from crm.listing import (
     choice_filter,
     date_filter,
     hide_archived,
-    paginate,
+    list_query,
+    page_of,
     parse_id,
+    partner_match_filters,
 )
 from crm.text import like_pattern
-from crm.vocab import AGREEMENT_STAGES, AGREEMENT_STATES, AGREEMENT_TYPES
+from crm.vocab import AGREEMENT_STAGES, AGREEMENT_STATES, AGREEMENT_TYPES, PARTNER_KINDS
 
 SORTS = {
     "title": Sort(_l("Title"), [Agreement.sort_title]),
@@ -50,11 +53,33 @@ def _owner(query, value):
     return query.where(Agreement.owner_id == parse_id(value))
 
 
-def _partner(query, value):
-    parties = select(AgreementParty.agreement_id).where(
-        AgreementParty.partner_id == parse_id(value)
+def _partner(query, values):
+    """Agreements every one of these partners is a party to (a network link: two)."""
+    ids = {parse_id(v) for v in values}
+    if len(ids) > 10:
+        raise ValueError(values)
+    for partner_id in sorted(ids):
+        parties = select(AgreementParty.agreement_id).where(AgreementParty.partner_id == partner_id)
+        query = query.where(Agreement.id.in_(parties))
+    return query
+
+
+def with_party(conditions):
+    """EXISTS a party to the agreement whose partner meets `conditions`."""
+    from crm.partners.models import Partner
+
+    return exists().where(
+        AgreementParty.agreement_id == Agreement.id,
+        Partner.id == AgreementParty.partner_id,
+        *conditions,
     )
-    return query.where(Agreement.id.in_(parties))
+
+
+def _currency(query, value):
+    code = value.strip().upper()
+    if len(code) != 3 or not (code.isascii() and code.isalpha()):
+        raise ValueError(value)
+    return query.where(Agreement.value_currency == code, Agreement.value_amount.is_not(None))
 
 
 FILTERS = [
@@ -63,7 +88,8 @@ FILTERS = [
     Filter("stage", choice_filter(Agreement.stage, AGREEMENT_STAGES), multi=True),
     Filter("state", _state, multi=True),
     Filter("owner", _owner),
-    Filter("partner", _partner),
+    Filter("partner", _partner, multi=True),
+    Filter("currency", _currency),
     Filter("signed_from", date_filter(Agreement.signed_on, "from")),
     Filter("signed_to", date_filter(Agreement.signed_on, "to")),
     Filter("expires_from", date_filter(Agreement.expires_on, "from")),
@@ -72,26 +98,54 @@ FILTERS = [
 ]
 
 
-def agreement_page(args=None):
-    """One page of the list, each row with its owner and its parties' names."""
+def list_filters(args=None) -> list[Filter]:
+    """Every filter of the list: the fixed ones and those that read several arguments."""
+    return [*FILTERS, *party_filters(args)]
+
+
+def agreement_list(args=None):
+    """The list's filtered, sorted query: the page pages it, the export streams it."""
     query = select(Agreement).options(
         joinedload(Agreement.owner),
         selectinload(Agreement.parties).joinedload(AgreementParty.partner),
     )
+    args = request.args if args is None else args
     query = hide_archived(query, Agreement, args)
-    return paginate(
-        query, Agreement, sorts=SORTS, default_sort=DEFAULT_SORT, filters=FILTERS, args=args
+    return list_query(
+        query,
+        Agreement,
+        sorts=SORTS,
+        default_sort=DEFAULT_SORT,
+        filters=list_filters(args),
+        args=args,
     )
 
 
-def partner_named(value) -> object | None:
-    """The partner a `partner` filter names, for the list's heading (None if unknown)."""
+def agreement_page(args=None):
+    """One page of the list, each row with its owner and its parties' names."""
+    return page_of(agreement_list(args), args=args)
+
+
+def party_filters(args):
+    """partner_kind / partner_country: agreements with a party of that kind or country."""
+    from crm.partners.models import Partner
+
+    return partner_match_filters(args, with_party, Partner.kind, Partner.country, PARTNER_KINDS)
+
+
+def partners_named(values) -> list:
+    """The partners a `partner` filter names, in its order, for the list's heading (one
+    statement; unknown ids are left out)."""
     from crm.partners.models import Partner
 
     try:
-        return db.session.get(Partner, parse_id(value or ""))
+        ids = [parse_id(v) for v in (values or [])][:10]
     except ValueError:
-        return None
+        return []
+    if not ids:
+        return []
+    found = db.session.scalars(select(Partner).where(Partner.id.in_(ids))).all()
+    return sorted(found, key=lambda p: ids.index(p.id))
 
 
 DETAIL_LIMIT = 100

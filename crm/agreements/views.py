@@ -12,10 +12,18 @@ from crm.agreements.forms import AgreementForm
 from crm.agreements.models import Agreement, AgreementParty
 from crm.agreements.operations import AgreementError, save_agreement
 from crm.db import db
+from crm.documents.queries import documents_panel
 from crm.forms import EmptyForm
 from crm.records import can_archive, can_restore
 from crm.security import requires
-from crm.vocab import AGREEMENT_STAGES, AGREEMENT_STATES, AGREEMENT_TYPES, choices
+from crm.vocab import (
+    AGREEMENT_STAGES,
+    AGREEMENT_STATES,
+    AGREEMENT_TYPES,
+    PARTNER_KINDS,
+    choices,
+    countries,
+)
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 
@@ -36,7 +44,9 @@ def index():
         stages=choices(AGREEMENT_STAGES),
         states=choices(AGREEMENT_STATES),
         owners=crud.owner_choices()[1:],
-        partner=queries.partner_named(page.args.get("partner")),
+        partners=queries.partners_named(page.args.get("partner")),
+        partner_kinds=choices(PARTNER_KINDS),
+        countries=list(countries().items()),
     )
 
 
@@ -68,6 +78,7 @@ def detail(agreement_id: int):
         action_form=EmptyForm(),
         may_archive=can_archive(current_user, agreement),
         may_restore=can_restore(current_user, agreement),
+        documents=documents_panel("agreement", agreement),
     )
 
 

@@ -15,6 +15,8 @@ ACTIONS = {
     "restore": _l("Restored"),
     "merge": _l("Merged"),
     "import": _l("Imported"),
+    "import_undo": _l("Import undone"),
+    "export": _l("Exported"),
 }
 
 LINK_CHANGES = {
@@ -95,6 +97,12 @@ FIELDS = {
     "follow_ups": _l("Follow-ups"),
     "children": _l("Sub-organisations"),
     "merged_records": _l("Records merged earlier"),
+    "documents": _l("Documents"),
+    "versions": _l("Versions"),
+    "partner_id": _l("Partner"),
+    "contact_id": _l("Contact"),
+    "agreement_id": _l("Agreement"),
+    "project_id": _l("Project"),
 }
 
 

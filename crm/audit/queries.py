@@ -12,7 +12,18 @@ from crm.audit.models import AuditEntry
 from crm.db import db
 from crm.listing import Filter, Sort, int_filter, paginate
 
-RECORD_TYPES = ("partner", "contact", "agreement", "project", "activity", "follow_up")
+RECORD_TYPES = (
+    "partner",
+    "contact",
+    "agreement",
+    "project",
+    "activity",
+    "follow_up",
+    "import",
+    "export",
+    "exchange_rate",
+    "document",
+)
 SORTS = {"at": Sort(_l("When"), [AuditEntry.at], default_desc=True)}
 
 

@@ -389,6 +389,16 @@ def _write_pending(session):
         session.connection().execute(insert(AuditEntry.__table__), rows)
 
 
+def write_now(session) -> None:
+    """Write the entries of the changes made so far, without waiting for the commit.
+
+    A long transaction of independent changes (an import's chunk of rows, each in its own
+    savepoint) calls this after each change that stands, so that rolling back a later
+    savepoint, which discards what is pending, loses only that change's entries.
+    """
+    _write_pending(session)
+
+
 def record_bulk(
     session, action: str, record_type: str, records: list[tuple[int, dict]], batch: int = 10_000
 ) -> int:
@@ -409,6 +419,28 @@ def record_bulk(
     for i in range(0, len(rows), batch):
         session.execute(insert(AuditEntry.__table__), rows[i : i + batch])
     return len(rows)
+
+
+def record_event(session, action: str, subject: str, subject_id: int, details: dict) -> None:
+    """An entry that is not a record's change: an export, an import run or its undo.
+
+    `subject` names what it is about ("export", "import"), `subject_id` which one (0 when
+    there is no row to point at), and `details` holds plain values (shown as they are).
+    """
+    session.execute(
+        insert(AuditEntry.__table__),
+        [
+            {
+                "at": utcnow(),
+                "user_id": current_actor_id(),
+                "record_type": subject,
+                "record_id": subject_id,
+                "action": action,
+                "version": None,
+                "changes": details,
+            }
+        ],
+    )
 
 
 def _discard_pending(session, previous_transaction=None):

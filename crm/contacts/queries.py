@@ -14,7 +14,8 @@ from crm.listing import (
     archived_filter,
     hide_archived,
     int_filter,
-    paginate,
+    list_query,
+    page_of,
     parse_id,
 )
 from crm.text import like_pattern
@@ -43,13 +44,18 @@ FILTERS = [
 ]
 
 
-def contact_page(args=None):
+def contact_list(args=None):
+    """The list's filtered, sorted query: the page pages it, the export streams it."""
     query = select(Contact).options(
         joinedload(Contact.owner),
         selectinload(Contact.positions).joinedload(Position.partner),
     )
     query = hide_archived(query, Contact, args)
-    return paginate(query, Contact, sorts=SORTS, default_sort="name", filters=FILTERS, args=args)
+    return list_query(query, Contact, sorts=SORTS, default_sort="name", filters=FILTERS, args=args)
+
+
+def contact_page(args=None):
+    return page_of(contact_list(args), args=args)
 
 
 DETAIL_LIMIT = 100

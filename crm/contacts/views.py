@@ -12,6 +12,7 @@ from crm.contacts.forms import ContactForm
 from crm.contacts.models import Contact, Position
 from crm.contacts.operations import save_contact
 from crm.db import db
+from crm.documents.queries import documents_panel
 from crm.duplicates import guard as duplicate_guard
 from crm.duplicates.views import merged_redirect
 from crm.forms import EmptyForm
@@ -62,6 +63,7 @@ def detail(contact_id: int):
         may_archive=can_archive(current_user, contact),
         may_restore=can_restore(current_user, contact),
         may_merge=current_user.has_role("manager"),
+        documents=documents_panel("contact", contact),
     )
 
 

@@ -26,11 +26,16 @@ TABLES = frozenset(
         "activity",
         "activity_partner",
         "agreement",
+        "agreement_party",
+        "exchange_rate",
+        "follow_up",
         "indicator",
         "indicator_actual",
         "indicator_kind",
+        "milestone",
         "partner",
         "project",
+        "project_partner",
         "user",
     }
 )

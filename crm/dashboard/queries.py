@@ -1,9 +1,12 @@
 """Reads for the managers' dashboard: every figure an aggregate computed in SQL.
 
 Each figure carries its drill-down: the list endpoint and the URL filters that list
-understands, chosen so the list shows exactly the records counted. Filters a list does not
-have are not applied to its figures (the page says which filters apply where), so a
-drill-down never shows more or fewer records than its figure.
+understands, chosen so the list shows exactly the records counted. The page's filters
+apply to everything: owner (of the record; assignee for follow-ups), and partner kind and
+country: the partners themselves, or the records linked to such a partner (an agreement
+party, a project partner, a partner an activity is linked to, the record a follow-up is
+about). Figures and lists build those conditions from the same clauses
+(`with_party`, `with_partner`, `active_between` ...), so counts agree by construction.
 """
 
 from __future__ import annotations
@@ -17,13 +20,27 @@ from sqlalchemy import Integer, and_, case, cast, exists, extract, func, or_, se
 from sqlalchemy.orm import joinedload
 
 from crm.activities.models import Activity, FollowUp, activity_partner
+from crm.activities.queries import follow_up_about_partner
+from crm.activities.queries import with_partner as activity_with_partner
 from crm.agreements.models import Agreement
+from crm.agreements.queries import with_party
 from crm.auth.models import User
 from crm.db import db
 from crm.listing import parse_id
 from crm.partners.models import Partner
+from crm.partners.queries import active_between
 from crm.projects.models import Indicator, IndicatorActual, IndicatorKind, Milestone, Project
-from crm.vocab import AGREEMENT_STAGES, AGREEMENT_TYPES, PARTNER_KINDS, PROJECT_STATUSES
+from crm.projects.queries import running_from
+from crm.projects.queries import with_partner as project_with_partner
+from crm.rates.models import ExchangeRate
+from crm.rates.queries import Conversion
+from crm.vocab import (
+    AGREEMENT_STAGES,
+    AGREEMENT_TYPES,
+    PARTNER_KINDS,
+    PARTNER_STATUSES,
+    PROJECT_STATUSES,
+)
 
 SOON = timedelta(days=90)
 COLD = timedelta(days=180)
@@ -35,6 +52,11 @@ DEADLINE_CANDIDATES = 500
 MILESTONE_WINDOW = timedelta(days=30)
 TOP = 20
 TOP_COUNTRIES = 15
+# Indicator charts go back this many years from the period's end.
+INDICATOR_YEARS = 10
+# Project statuses that count as having run ("active in the period").
+RAN = ("active", "on_hold", "completed")
+DEFAULT_CURRENCY = "CNY"
 
 
 @dataclass(frozen=True)
@@ -55,6 +77,8 @@ class DashboardFilters:
     kind: str | None = None
     country: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    # The reporting currency money is converted into (the URL's `currency`, or the default).
+    report: str = DEFAULT_CURRENCY
 
     @property
     def previous(self) -> tuple[date, date]:
@@ -69,10 +93,30 @@ class DashboardFilters:
             value = getattr(self, name)
             if value:
                 args[name] = value
+        args["currency"] = self.report
         return args
 
     def owner_args(self) -> dict:
         return {"owner": self.owner} if self.owner else {}
+
+    def partner_conditions(self) -> list:
+        """Conditions on a partner for the kind and country filters (both: one partner)."""
+        conditions = []
+        if self.kind:
+            conditions.append(Partner.kind == self.kind)
+        if self.country:
+            conditions.append(Partner.country == self.country)
+        return conditions
+
+    def link_args(self) -> dict:
+        """Owner, and partner kind / country as the agreement, project, activity and
+        milestone lists name them (records linked to such a partner)."""
+        args = self.owner_args()
+        if self.kind:
+            args["partner_kind"] = self.kind
+        if self.country:
+            args["partner_country"] = self.country
+        return args
 
     def partner_args(self) -> dict:
         args = self.owner_args()
@@ -83,8 +127,11 @@ class DashboardFilters:
         return args
 
 
-def parse_filters(args, today: date | None = None) -> DashboardFilters:
-    """Period (default: the current year), owner, partner kind and country from the URL."""
+def parse_filters(
+    args, today: date | None = None, default_currency: str = DEFAULT_CURRENCY
+) -> DashboardFilters:
+    """Period (default: the current year), owner, partner kind and country, and the
+    reporting currency, from the URL."""
     today = today or date.today()
     errors: dict[str, str] = {}
 
@@ -122,7 +169,14 @@ def parse_filters(args, today: date | None = None) -> DashboardFilters:
             country = raw.upper()
         else:
             errors["country"] = raw
-    return DashboardFilters(start, end, owner, kind, country, errors)
+    report = default_currency
+    raw = (args.get("currency") or "").strip()
+    if raw:
+        if len(raw) == 3 and raw.isascii() and raw.isalpha():
+            report = raw.upper()
+        else:
+            errors["currency"] = raw
+    return DashboardFilters(start, end, owner, kind, country, errors, report)
 
 
 @dataclass
@@ -142,6 +196,8 @@ def _agreements(f: DashboardFilters, *columns):
     query = select(*columns).where(Agreement.archived_at.is_(None))
     if f.owner:
         query = query.where(Agreement.owner_id == f.owner)
+    if conditions := f.partner_conditions():
+        query = query.where(with_party(conditions))
     return query
 
 
@@ -163,7 +219,7 @@ def agreements_signed(f: DashboardFilters) -> dict:
     def drill(start, end):
         return Drill(
             "agreements.index",
-            {**f.owner_args(), "signed_from": start.isoformat(), "signed_to": end.isoformat()},
+            {**f.link_args(), "signed_from": start.isoformat(), "signed_to": end.isoformat()},
         )
 
     return {
@@ -199,7 +255,7 @@ def signed_per_quarter(f: DashboardFilters) -> dict:
             first = max(date(y, 3 * qq - 2, 1), f.start)
             last = min(_quarter_end(y, qq), f.end)
             args = {
-                **f.owner_args(),
+                **f.link_args(),
                 "type": code,
                 "signed_from": first.isoformat(),
                 "signed_to": last.isoformat(),
@@ -229,7 +285,7 @@ def agreements_by_stage(f: DashboardFilters) -> list[Figure]:
         Figure(
             label,
             rows.get(code, 0),
-            Drill("agreements.index", {**f.owner_args(), "stage": code}),
+            Drill("agreements.index", {**f.link_args(), "stage": code}),
             code,
         )
         for code, label in AGREEMENT_STAGES.items()
@@ -244,7 +300,7 @@ def expiring(f: DashboardFilters, today: date) -> dict:
         )
     )
     args = {
-        **f.owner_args(),
+        **f.link_args(),
         "stage": "signed",
         "expires_from": today.isoformat(),
         "expires_to": (today + SOON).isoformat(),
@@ -322,6 +378,82 @@ def deadlines(f: DashboardFilters, today: date) -> dict:
     }
 
 
+# --- money --------------------------------------------------------------------------------
+
+
+@dataclass
+class MoneyFigure:
+    """Agreement values in one currency: signed in the period and in the previous one."""
+
+    currency: str
+    amount: Decimal
+    previous: Decimal
+    count: Figure
+
+
+def _rates(f: DashboardFilters) -> dict:
+    """Every live rate in one statement: the reporting currencies there are rates into,
+    and (year, currency) -> rate into the chosen one."""
+    rows = db.session.execute(
+        select(
+            ExchangeRate.year, ExchangeRate.currency, ExchangeRate.quote, ExchangeRate.rate
+        ).where(ExchangeRate.archived_at.is_(None))
+    ).all()
+    quotes = sorted({quote for _, _, quote, _ in rows} | {f.report})
+    into = {(year, cur): Decimal(rate) for year, cur, quote, rate in rows if quote == f.report}
+    return {"quotes": quotes, "into": into}
+
+
+def agreement_values(f: DashboardFilters, rates: dict) -> dict:
+    """Values of agreements signed in the period and in the previous one, per currency
+    (never added across currencies), and both converted into the reporting currency with
+    the rate of each agreement's signing year. One statement."""
+    prev_start, prev_end = f.previous
+    year = cast(extract("year", Agreement.signed_on), Integer)
+    now = _signed_between(f.start, f.end)
+    rows = db.session.execute(
+        _agreements(
+            f,
+            Agreement.value_currency,
+            year,
+            func.sum(case((now, Agreement.value_amount), else_=0)),
+            func.sum(case((now, 0), else_=Agreement.value_amount)),
+            func.count(case((now, Agreement.id))),
+        )
+        .where(
+            Agreement.value_amount.is_not(None),
+            _signed_between(prev_start, f.end),
+        )
+        .group_by(Agreement.value_currency, year)
+    ).all()
+    per: dict[str | None, list] = {}
+    current, previous = Conversion(f.report), Conversion(f.report)
+    for currency, y, amount, before, n in rows:
+        currency = currency or None
+        entry = per.setdefault(currency, [Decimal(0), Decimal(0), 0])
+        entry[0] += Decimal(amount or 0)
+        entry[1] += Decimal(before or 0)
+        entry[2] += n
+        current.add(Decimal(amount or 0), currency, int(y), rates["into"])
+        previous.add(Decimal(before or 0), currency, int(y), rates["into"])
+    figures = []
+    for currency in sorted(per, key=lambda c: c or ""):
+        amount, before, n = per[currency]
+        drill = None
+        if currency:
+            drill = Drill(
+                "agreements.index",
+                {
+                    **f.link_args(),
+                    "currency": currency,
+                    "signed_from": f.start.isoformat(),
+                    "signed_to": f.end.isoformat(),
+                },
+            )
+        figures.append(MoneyFigure(currency or "", amount, before, Figure(currency, n, drill)))
+    return {"per_currency": figures, "converted": current, "converted_previous": previous}
+
+
 # --- partners -----------------------------------------------------------------------------
 
 
@@ -329,35 +461,42 @@ def _partners(f: DashboardFilters, *columns):
     query = select(*columns).where(Partner.archived_at.is_(None))
     if f.owner:
         query = query.where(Partner.owner_id == f.owner)
-    if f.kind:
-        query = query.where(Partner.kind == f.kind)
-    if f.country:
-        query = query.where(Partner.country == f.country)
+    if conditions := f.partner_conditions():
+        query = query.where(*conditions)
     return query
 
 
-def partners_by(f: DashboardFilters, column, vocabulary, name: str) -> list[Figure]:
-    """Live partners grouped by a coded column (status or kind), every code shown."""
-    rows = dict(
-        db.session.execute(_partners(f, column, func.count(Partner.id)).group_by(column)).all()
-    )
-    if name == "kind" and f.kind:
+def partners_by_status_and_kind(f: DashboardFilters) -> dict:
+    """Live partners by relationship and by kind, every code shown (two statements, each
+    reading its own index)."""
+    kinds = PARTNER_KINDS
+    if f.kind:
         # The page's kind filter already narrows the partners: other kinds would be zeros
         # whose links (kind=other) could not show "none".
-        vocabulary = {f.kind: vocabulary[f.kind]}
-    return [
-        Figure(
-            label,
-            rows.get(code, 0),
-            Drill("partners.index", {**f.partner_args(), name: code}),
-            code,
+        kinds = {f.kind: kinds[f.kind]}
+
+    def figures(column, vocabulary, name):
+        counts = dict(
+            db.session.execute(_partners(f, column, func.count(Partner.id)).group_by(column)).all()
         )
-        for code, label in vocabulary.items()
-    ]
+        return [
+            Figure(
+                label,
+                counts.get(code, 0),
+                Drill("partners.index", {**f.partner_args(), name: code}),
+                code,
+            )
+            for code, label in vocabulary.items()
+        ]
+
+    return {
+        "statuses": figures(Partner.status, PARTNER_STATUSES, "status"),
+        "kinds": figures(Partner.kind, kinds, "kind"),
+    }
 
 
 def partners_by_country(f: DashboardFilters) -> list[Figure]:
-    """The countries with the most live partners (unknown country shown without a link)."""
+    """The countries with the most live partners (unknown country: country=none)."""
     count = func.count(Partner.id)
     rows = db.session.execute(
         _partners(f, Partner.country, count)
@@ -365,21 +504,23 @@ def partners_by_country(f: DashboardFilters) -> list[Figure]:
         .order_by(count.desc(), Partner.country)
         .limit(TOP_COUNTRIES)
     ).all()
-    figures = []
-    for code, n in rows:
-        drill = Drill("partners.index", {**f.partner_args(), "country": code}) if code else None
-        figures.append(Figure(code, n, drill, code))
-    return figures
+    return [
+        Figure(
+            code, n, Drill("partners.index", {**f.partner_args(), "country": code or "none"}), code
+        )
+        for code, n in rows
+    ]
 
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
 
-def new_partners(f: DashboardFilters) -> dict:
-    """Live partners created in the period and in the previous one (UTC days), one statement.
+def new_and_active_partners(f: DashboardFilters) -> dict:
+    """Live partners created in the period and in the previous one (UTC days), and those
+    active in each (crm.partners.queries.active_between), in one statement.
 
-    The drill-downs use the partners list's created_from / created_to filters.
+    The drill-downs use the partners list's created_from / created_to and active filters.
     """
     prev_start, prev_end = f.previous
 
@@ -389,22 +530,38 @@ def new_partners(f: DashboardFilters) -> dict:
             Partner.created_at < _day_start(end + timedelta(days=1)),
         )
 
-    now, before = db.session.execute(
+    new_now, new_before, active_now, active_before = db.session.execute(
         _partners(
             f,
             func.count(case((created(f.start, f.end), Partner.id))),
             func.count(case((created(prev_start, prev_end), Partner.id))),
-        ).where(created(prev_start, f.end))
+            func.count(case((active_between(f.start, f.end), Partner.id))),
+            func.count(case((active_between(prev_start, prev_end), Partner.id))),
+        )
     ).one()
 
-    def drill(start, end):
+    def new_drill(start, end):
         args = {**f.partner_args(), "created_from": start.isoformat()}
         return Drill("partners.index", {**args, "created_to": end.isoformat()})
 
+    def active_drill(start, end):
+        return Drill(
+            "partners.index", {**f.partner_args(), "active": f"{start.isoformat()}..{end}"}
+        )
+
     return {
-        "current": Figure("new", now, drill(f.start, f.end)),
-        "previous": Figure("new_previous", before, drill(prev_start, prev_end)),
-        "previous_period": (prev_start, prev_end),
+        "new": {
+            "current": Figure("new", new_now, new_drill(f.start, f.end)),
+            "previous": Figure("new_previous", new_before, new_drill(prev_start, prev_end)),
+            "previous_period": (prev_start, prev_end),
+        },
+        "active": {
+            "current": Figure("active", active_now, active_drill(f.start, f.end)),
+            "previous": Figure(
+                "active_previous", active_before, active_drill(prev_start, prev_end)
+            ),
+            "previous_period": (prev_start, prev_end),
+        },
     }
 
 
@@ -482,13 +639,18 @@ def activities_per_staff(f: DashboardFilters) -> dict:
     )
     if f.owner:
         query = query.where(Activity.owner_id == f.owner)
+    if conditions := f.partner_conditions():
+        query = query.where(activity_with_partner(conditions))
     rows = db.session.execute(query).all()
     period = {"from": f.start.isoformat(), "to": f.end.isoformat()}
+    linked = {k: v for k, v in f.link_args().items() if k != "owner"}
     figures = [
         Figure(
             name,
             count,
-            Drill("activities.index", {"owner": owner_id, **period}) if owner_id else None,
+            Drill("activities.index", {"owner": owner_id, **linked, **period})
+            if owner_id
+            else None,
             str(owner_id or ""),
         )
         for owner_id, name, count, _total in rows
@@ -497,7 +659,7 @@ def activities_per_staff(f: DashboardFilters) -> dict:
     return {
         "by_owner": figures,
         "total": Figure(
-            "activities", total, Drill("activities.index", {**f.owner_args(), **period})
+            "activities", total, Drill("activities.index", {**f.link_args(), **period})
         ),
     }
 
@@ -509,32 +671,99 @@ def _projects(f: DashboardFilters, *columns):
     query = select(*columns).select_from(Project).where(Project.archived_at.is_(None))
     if f.owner:
         query = query.where(Project.owner_id == f.owner)
+    if conditions := f.partner_conditions():
+        query = query.where(project_with_partner(conditions))
     return query
 
 
-def projects_by_status(f: DashboardFilters) -> dict:
-    """Live projects by status today, and how many started in the period (one statement)."""
+def _ran(start: date, end: date):
+    """Projects that ran in the period: active, on hold or completed now, started by its
+    end and not ended before its start (the list's status + running_from/_to filters)."""
+    return and_(Project.status.in_(RAN), Project.start_date <= end, running_from(start))
+
+
+def _completed(start: date, end: date):
+    return and_(Project.status == "completed", Project.end_date.between(start, end))
+
+
+def projects_figures(f: DashboardFilters) -> dict:
+    """Live projects by status today; started, active (ran) and completed in the period and
+    in the previous one: one statement grouped by status."""
+    prev_start, prev_end = f.previous
     started = Project.start_date.between(f.start, f.end)
+    counted = {
+        "started": started,
+        "active": _ran(f.start, f.end),
+        "active_previous": _ran(prev_start, prev_end),
+        "completed": _completed(f.start, f.end),
+        "completed_previous": _completed(prev_start, prev_end),
+    }
     rows = db.session.execute(
         _projects(
-            f, Project.status, func.count(Project.id), func.count(case((started, Project.id)))
+            f,
+            Project.status,
+            func.count(Project.id),
+            *[func.count(case((clause, Project.id))) for clause in counted.values()],
         ).group_by(Project.status)
     ).all()
-    by_status = {status: n for status, n, _ in rows}
-    started_count = sum(s for _, _, s in rows)
+    by_status = {row[0]: row[1] for row in rows}
+    sums = {name: sum(row[2 + i] for row in rows) for i, name in enumerate(counted)}
     figures = [
         Figure(
             label,
             by_status.get(code, 0),
-            Drill("projects.index", {**f.owner_args(), "status": code}),
+            Drill("projects.index", {**f.link_args(), "status": code}),
             code,
         )
         for code, label in PROJECT_STATUSES.items()
     ]
-    args = {**f.owner_args(), "started_from": f.start.isoformat(), "started_to": f.end.isoformat()}
+
+    def ran_drill(start, end):
+        return Drill(
+            "projects.index",
+            {
+                **f.link_args(),
+                "status": list(RAN),
+                "running_from": start.isoformat(),
+                "running_to": end.isoformat(),
+            },
+        )
+
+    def completed_drill(start, end):
+        return Drill(
+            "projects.index",
+            {
+                **f.link_args(),
+                "status": "completed",
+                "ended_from": start.isoformat(),
+                "ended_to": end.isoformat(),
+            },
+        )
+
+    started_args = {
+        **f.link_args(),
+        "started_from": f.start.isoformat(),
+        "started_to": f.end.isoformat(),
+    }
     return {
         "by_status": figures,
-        "started": Figure("started", started_count, Drill("projects.index", args)),
+        "started": Figure("started", sums["started"], Drill("projects.index", started_args)),
+        "active": {
+            "current": Figure("active", sums["active"], ran_drill(f.start, f.end)),
+            "previous": Figure(
+                "active_previous", sums["active_previous"], ran_drill(prev_start, prev_end)
+            ),
+            "previous_period": (prev_start, prev_end),
+        },
+        "completed": {
+            "current": Figure("completed", sums["completed"], completed_drill(f.start, f.end)),
+            "previous": Figure(
+                "completed_previous",
+                sums["completed_previous"],
+                completed_drill(prev_start, prev_end),
+            ),
+            "previous_period": (prev_start, prev_end),
+        },
     }
 
 
@@ -555,6 +784,15 @@ class KindInfo:
 
 
 @dataclass
+class YearActual:
+    """An indicator's actuals reported for periods ending in one calendar year."""
+
+    year: int
+    value: Decimal
+    projects: Figure
+
+
+@dataclass
 class IndicatorFigure:
     """One indicator kind's actuals against its targets, in one currency for money."""
 
@@ -562,19 +800,47 @@ class IndicatorFigure:
     currency: str | None
     target: Decimal = Decimal(0)
     actual_period: Decimal = Decimal(0)
+    actual_previous: Decimal = Decimal(0)
     actual_to_date: Decimal = Decimal(0)
-    projects: int = 0
+    projects: Figure | None = None
+    years: dict[int, YearActual] = field(default_factory=dict)
 
     @property
     def progress(self) -> float | None:
         return float(self.actual_to_date / self.target) if self.target else None
 
+    @property
+    def key(self) -> str:
+        """A stable id for the page: the kind's code, and the currency for money."""
+        return (
+            f"{self.kind.code}-{self.currency or 'none'}" if self.kind.is_money else self.kind.code
+        )
 
-def indicators(f: DashboardFilters) -> list[IndicatorFigure]:
-    """Per indicator kind: targets, actuals in the period and up to its end, of live projects.
+    def timeline(self) -> list[YearActual]:
+        """Years in order, each with its actual and the running total up to it."""
+        return [self.years[y] for y in sorted(self.years)]
 
-    Money is summed per currency, never across currencies.
+
+@dataclass
+class MoneyIndicator:
+    """A money kind over every currency, converted into the reporting currency."""
+
+    kind: KindInfo
+    target: Conversion
+    actual_period: Conversion
+    actual_previous: Conversion
+    actual_to_date: Conversion
+
+
+def indicators(f: DashboardFilters, rates: dict) -> dict:
+    """Per indicator kind: targets, actuals in the period, in the previous period and up to
+    the period's end, of live projects, and the actuals per year for the charts.
+
+    Money is summed per currency, never across currencies; each money kind is also
+    converted into the reporting currency: actuals with the rate of the year their period
+    ends in, targets with the rate of the year the chosen period ends in. Three statements.
     """
+    prev_start, prev_end = f.previous
     kinds = {
         k.id: KindInfo(k.id, k.code, k.name_en, k.name_zh, k.is_money, k.unit, k.active)
         for k in db.session.scalars(select(IndicatorKind).order_by(IndicatorKind.id))
@@ -590,54 +856,151 @@ def indicators(f: DashboardFilters) -> list[IndicatorFigure]:
         .join(Indicator, Indicator.project_id == Project.id)
         .group_by(Indicator.kind_id, Indicator.currency)
     ).all()
+    year = cast(extract("year", IndicatorActual.period_end), Integer)
     in_period = IndicatorActual.period_end >= f.start
+    in_previous = IndicatorActual.period_end.between(prev_start, prev_end)
     actuals = db.session.execute(
         _projects(
             f,
             Indicator.kind_id,
             Indicator.currency,
+            year,
             func.coalesce(func.sum(case((in_period, IndicatorActual.value), else_=0)), 0),
+            func.coalesce(func.sum(case((in_previous, IndicatorActual.value), else_=0)), 0),
             func.coalesce(func.sum(IndicatorActual.value), 0),
+            func.count(func.distinct(Indicator.project_id)),
         )
         .join(Indicator, Indicator.project_id == Project.id)
         .join(IndicatorActual, IndicatorActual.indicator_id == Indicator.id)
         .where(IndicatorActual.period_end <= f.end)
-        .group_by(Indicator.kind_id, Indicator.currency)
+        .group_by(Indicator.kind_id, Indicator.currency, year)
     ).all()
     # Folding a handful of aggregated rows: non-money kinds ignore any stray currency.
     figures: dict[tuple, IndicatorFigure] = {}
+    money: dict[int, MoneyIndicator] = {}
+
+    def drill_args(kind, currency, **extra):
+        args = {**f.link_args(), "indicator": kind.code, **extra}
+        if kind.is_money:
+            args["indicator_currency"] = currency or "none"
+        return args
 
     def slot(kind_id, currency):
         kind = kinds[kind_id]
         key = (kind_id, (currency or None) if kind.is_money else None)
         if key not in figures:
             figures[key] = IndicatorFigure(kind, key[1])
+            figures[key].projects = Figure(
+                "projects", 0, Drill("projects.index", drill_args(kind, key[1]))
+            )
+        if kind.is_money and kind_id not in money:
+            money[kind_id] = MoneyIndicator(kind, *(Conversion(f.report) for _ in range(4)))
         return figures[key]
 
     for kind_id, currency, target, n in targets:
         entry = slot(kind_id, currency)
         entry.target += Decimal(target)
-        entry.projects += n
-    for kind_id, currency, period_sum, to_date in actuals:
+        entry.projects.value += n
+        if entry.kind.is_money:
+            money[kind_id].target.add(Decimal(target), entry.currency, f.end.year, rates["into"])
+    oldest = f.end.year - INDICATOR_YEARS + 1
+    for kind_id, currency, y, period_sum, previous_sum, to_date, n in actuals:
         entry = slot(kind_id, currency)
+        y = int(y)
         entry.actual_period += Decimal(period_sum)
+        entry.actual_previous += Decimal(previous_sum)
         entry.actual_to_date += Decimal(to_date)
+        if y >= oldest:
+            if y not in entry.years:
+                args = drill_args(
+                    entry.kind,
+                    entry.currency,
+                    reported_from=date(y, 1, 1).isoformat(),
+                    reported_to=date(y, 12, 31).isoformat(),
+                )
+                entry.years[y] = YearActual(
+                    y, Decimal(0), Figure(str(y), 0, Drill("projects.index", args))
+                )
+            entry.years[y].value += Decimal(to_date)
+            entry.years[y].projects.value += n
+        if entry.kind.is_money:
+            m = money[kind_id]
+            m.actual_period.add(Decimal(period_sum), entry.currency, y, rates["into"])
+            m.actual_previous.add(Decimal(previous_sum), entry.currency, y, rates["into"])
+            m.actual_to_date.add(Decimal(to_date), entry.currency, y, rates["into"])
     for kind in kinds.values():
         if kind.active and not any(k == kind.id for k, _ in figures):
             slot(kind.id, None)
     order = defaultdict(int, {k: i for i, k in enumerate(kinds)})
-    return sorted(figures.values(), key=lambda x: (order[x.kind.id], x.currency or ""))
+    rows = sorted(figures.values(), key=lambda x: (order[x.kind.id], x.currency or ""))
+    return {
+        "rows": rows,
+        "money": [money[k] for k in sorted(money, key=lambda k: order[k])],
+    }
 
 
 # --- lists --------------------------------------------------------------------------------
 
 
+def _milestones(f: DashboardFilters, *columns):
+    return (
+        _projects(f, *columns)
+        .join(Milestone, Milestone.project_id == Project.id)
+        .where(Milestone.done_on.is_(None))
+    )
+
+
+def _follow_ups(f: DashboardFilters, *columns):
+    query = select(*columns).where(FollowUp.archived_at.is_(None), FollowUp.done_on.is_(None))
+    if f.owner:
+        query = query.where(FollowUp.assignee_id == f.owner)
+    if conditions := f.partner_conditions():
+        query = query.where(follow_up_about_partner(conditions))
+    return query
+
+
+def due_counts(f: DashboardFilters, today: date) -> dict:
+    """Open milestones overdue and due in the next 30 days, and overdue follow-ups: three
+    counts in one statement (scalar subqueries), each with its list."""
+    soon = today + MILESTONE_WINDOW
+    overdue_m = _milestones(f, func.count(Milestone.id)).where(Milestone.due_on < today)
+    soon_m = _milestones(f, func.count(Milestone.id)).where(Milestone.due_on.between(today, soon))
+    overdue_f = _follow_ups(f, func.count(FollowUp.id)).where(FollowUp.due_on < today)
+    late, coming, follow = db.session.execute(
+        select(overdue_m.scalar_subquery(), soon_m.scalar_subquery(), overdue_f.scalar_subquery())
+    ).one()
+    yesterday = today - timedelta(days=1)
+    milestone_args = {**f.link_args(), "open": "1"}
+    follow_args = {
+        "assignee": f.owner or "all",
+        "overdue": "1",
+        **{k: v for k, v in f.link_args().items() if k != "owner"},
+    }
+    return {
+        "milestones_overdue": Figure(
+            "milestones_overdue",
+            late,
+            Drill("dashboard.milestones", {**milestone_args, "due_to": yesterday.isoformat()}),
+        ),
+        "milestones_soon": Figure(
+            "milestones_soon",
+            coming,
+            Drill(
+                "dashboard.milestones",
+                {**milestone_args, "due_from": today.isoformat(), "due_to": soon.isoformat()},
+            ),
+        ),
+        "follow_ups_overdue": Figure(
+            "follow_ups_overdue", follow, Drill("activities.follow_ups", follow_args)
+        ),
+    }
+
+
 def milestones_due(f: DashboardFilters, today: date) -> list[Milestone]:
     """Open milestones overdue or due within 30 days, soonest first (top 20)."""
     query = (
-        _projects(f, Milestone)
-        .join(Milestone, Milestone.project_id == Project.id)
-        .where(Milestone.done_on.is_(None), Milestone.due_on <= today + MILESTONE_WINDOW)
+        _milestones(f, Milestone)
+        .where(Milestone.due_on <= today + MILESTONE_WINDOW)
         .options(joinedload(Milestone.project))
         .order_by(Milestone.due_on, Milestone.id)
         .limit(TOP)
@@ -648,8 +1011,8 @@ def milestones_due(f: DashboardFilters, today: date) -> list[Milestone]:
 def overdue_follow_ups(f: DashboardFilters, today: date) -> list[FollowUp]:
     """Open follow-ups past their due day, oldest first (top 20); owner means assignee."""
     query = (
-        select(FollowUp)
-        .where(FollowUp.archived_at.is_(None), FollowUp.done_on.is_(None), FollowUp.due_on < today)
+        _follow_ups(f, FollowUp)
+        .where(FollowUp.due_on < today)
         .options(
             joinedload(FollowUp.assignee),
             joinedload(FollowUp.partner),
@@ -659,34 +1022,37 @@ def overdue_follow_ups(f: DashboardFilters, today: date) -> list[FollowUp]:
         .order_by(FollowUp.due_on, FollowUp.id)
         .limit(TOP)
     )
-    if f.owner:
-        query = query.where(FollowUp.assignee_id == f.owner)
     return list(db.session.scalars(query))
 
 
 def aggregates(f: DashboardFilters, today: date) -> dict:
     """The figures, charts and computed lists: plain values only, so they can be cached."""
-    from crm.vocab import PARTNER_STATUSES
-
-    projects = projects_by_status(f)
-    by_status = {fig.code: fig for fig in projects["by_status"]}
+    projects = projects_figures(f)
+    partners = partners_by_status_and_kind(f)
+    people = new_and_active_partners(f)
+    rates = _rates(f)
     return {
         "signed": agreements_signed(f),
         "per_quarter": signed_per_quarter(f),
         "by_stage": agreements_by_stage(f),
         "expiring": expiring(f, today),
         "deadlines": deadlines(f, today),
-        "partner_statuses": partners_by(f, Partner.status, PARTNER_STATUSES, "status"),
-        "partner_kinds": partners_by(f, Partner.kind, PARTNER_KINDS, "kind"),
+        "values": agreement_values(f, rates),
+        "report_currencies": rates["quotes"],
+        "partner_statuses": partners["statuses"],
+        "partner_kinds": partners["kinds"],
         "partner_countries": partners_by_country(f),
-        "new_partners": new_partners(f),
+        "new_partners": people["new"],
+        "active_partners": people["active"],
         "going_cold": going_cold(f, today),
         "activities": activities_per_staff(f),
         "project_statuses": projects["by_status"],
-        "projects_active": by_status["active"],
-        "projects_completed": by_status["completed"],
+        "projects_now": {fig.code: fig for fig in projects["by_status"]},
+        "projects_active": projects["active"],
+        "projects_completed": projects["completed"],
         "projects_started": projects["started"],
-        "indicators": indicators(f),
+        "indicators": indicators(f, rates),
+        "due": due_counts(f, today),
     }
 
 

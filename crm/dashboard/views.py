@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import plotly
-from flask import Blueprint, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from crm import crud
@@ -31,6 +31,7 @@ def _bar(chart_id, title, figures, label=str) -> dict:
     return {
         "id": chart_id,
         "title": title,
+        "counts": True,
         "traces": [
             {
                 "name": title,
@@ -49,6 +50,7 @@ def charts(data) -> list[dict]:
         "id": "chart-signed-per-quarter",
         "title": _("Agreements signed per quarter, by type"),
         "stacked": True,
+        "counts": True,
         "traces": [
             {
                 "name": str(series["label"]),
@@ -88,15 +90,62 @@ def charts(data) -> list[dict]:
     ]
 
 
+def indicator_charts(data, locale: str) -> list[dict]:
+    """Per indicator (and currency for money): actuals per year as bars (each leading to
+    the projects that reported that year), the running total, and the target."""
+    found = []
+    for ind in data["indicators"]["rows"]:
+        years = ind.timeline()
+        if not years:
+            continue
+        labels = [str(y.year) for y in years]
+        running, total = [], ind.actual_to_date - sum((y.value for y in years), 0)
+        for y in years:
+            total += y.value
+            running.append(float(total))
+        title = ind.kind.label(locale)
+        if ind.kind.is_money:
+            title = f"{title} ({ind.currency or _('no currency given')})"
+        traces = [
+            {
+                "name": _("Actual in the year"),
+                "x": labels,
+                "y": [float(y.value) for y in years],
+                "customdata": [drill_url(y.projects) for y in years],
+            },
+            {"name": _("Actual to date"), "type": "line", "x": labels, "y": running},
+        ]
+        if ind.target and labels:
+            traces.append(
+                {
+                    "name": _("Target"),
+                    "type": "line",
+                    "dash": "dash",
+                    "x": labels,
+                    "y": [float(ind.target)] * len(labels),
+                }
+            )
+        found.append({"id": f"chart-indicator-{ind.key}", "title": title, "traces": traces})
+    return found
+
+
 @bp.route("/")
 @requires("manager")
 def index():
-    filters = queries.parse_filters(request.args)
+    from flask_babel import get_locale
+
+    filters = queries.parse_filters(
+        request.args,
+        default_currency=current_app.config.get("REPORTING_CURRENCY", queries.DEFAULT_CURRENCY),
+    )
     data = queries.dashboard_data(filters, cache=cache.cached)
+    base, ind_charts = charts(data), indicator_charts(data, str(get_locale()))
     return render_template(
         "dashboard/index.html",
         **data,
-        charts=charts(data),
+        charts=base,
+        indicator_charts=ind_charts,
+        all_charts=base + ind_charts,
         drill_url=drill_url,
         label_of=lambda fig: fig.label,
         country_of=lambda fig: country_name(fig.code) or _("Unknown"),
@@ -118,3 +167,150 @@ def plotly_js():
     response = send_file(PLOTLY_JS, mimetype="text/javascript", max_age=YEAR, conditional=True)
     response.cache_control.immutable = True
     return response
+
+
+@bp.route("/milestones")
+@requires("staff")
+def milestones():
+    """Milestones by due day: what the dashboard's milestone figures drill down to."""
+    from datetime import date
+
+    from crm.dashboard.milestones import milestone_page
+
+    return render_template(
+        "dashboard/milestones.html",
+        page=milestone_page(),
+        owners=crud.owner_choices()[1:],
+        partner_kinds=choices(PARTNER_KINDS),
+        countries=list(countries().items()),
+        today=date.today(),
+    )
+
+
+@bp.route("/network")
+@requires("staff")
+def network():
+    """The partner network: who shares agreements and projects with whom."""
+    from urllib.parse import urlencode
+
+    from crm.dashboard import network as net
+    from crm.vocab import label
+
+    filters = net.parse_filters(request.args)
+    data = cache.cached(
+        ("network", *sorted(filters.url_args().items())), lambda: net.network_data(filters)
+    )
+    names = {node["id"]: node["name"] for node in data["nodes"]}
+    graph = {
+        "nodes": [
+            {
+                **node,
+                "url": url_for("partners.detail", partner_id=node["id"]),
+                "kind_label": label(PARTNER_KINDS, node["kind"]),
+                "country_name": country_name(node["country"]),
+            }
+            for node in data["nodes"]
+        ],
+        "links": data["links"],
+        "link_url": url_for("dashboard.network_link"),
+        "filters": urlencode(filters.url_args()),
+        "own_label": _("Our organisation"),
+        "text": {
+            "agreements": _("agreements"),
+            "projects": _("projects"),
+            "all_agreements": _("All %(n)s agreements in the list"),
+            "all_projects": _("All %(n)s projects in the list"),
+            "none": _("None"),
+            "failed": _("The link could not be loaded."),
+        },
+    }
+    top = [
+        {
+            **link,
+            "a_name": names.get(link["a"], ""),
+            "b_name": names.get(link["b"], ""),
+            "agreements_url": url_for(
+                "agreements.index",
+                partner=[link["a"], link["b"]],
+                **filters.agreement_list_args(),
+            ),
+            "projects_url": url_for(
+                "projects.index", partner=[link["a"], link["b"]], **filters.project_list_args()
+            ),
+        }
+        for link in data["links"][:50]
+    ]
+    return render_template(
+        "dashboard/network.html",
+        filters=filters,
+        data=data,
+        graph=graph,
+        top=top,
+        max_links=net.MAX_LINKS,
+        max_partners=net.MAX_PARTNERS,
+        kinds=choices(PARTNER_KINDS),
+        countries=list(countries().items()),
+        plotly_version=plotly.__version__,
+    )
+
+
+@bp.route("/network/link")
+@requires("staff")
+def network_link():
+    """What two partners share (JSON for the network page's panel): their agreements and
+    projects in the network's period, with links to the lists showing all of them."""
+    from flask import jsonify
+
+    from crm.dashboard import network as net
+    from crm.vocab import AGREEMENT_STAGES, PROJECT_STATUSES, label
+
+    filters = net.parse_filters(request.args)
+    detail = net.link_detail(filters, request.args.get("a"), request.args.get("b"))
+    if detail is None:
+        return jsonify({"error": _("These two partners are not in the network.")}), 404
+    a, b = detail["partners"]
+    more = net.LINK_DETAIL
+    return jsonify(
+        {
+            "partners": [
+                {
+                    "id": p.id,
+                    "name": p.display_name,
+                    "url": url_for("partners.detail", partner_id=p.id),
+                }
+                for p in (a, b)
+            ],
+            "agreements": [
+                {
+                    "title": agreement.display_name,
+                    "url": url_for("agreements.detail", agreement_id=agreement.id),
+                    "detail": " · ".join(
+                        filter(
+                            None,
+                            [
+                                label(AGREEMENT_STAGES, agreement.stage),
+                                str(agreement.signed_on or ""),
+                            ],
+                        )
+                    ),
+                }
+                for agreement in detail["agreements"][:more]
+            ],
+            "agreements_more": len(detail["agreements"]) > more,
+            "agreements_list": url_for(
+                "agreements.index", partner=[a.id, b.id], **filters.agreement_list_args()
+            ),
+            "projects": [
+                {
+                    "title": project.display_name,
+                    "url": url_for("projects.detail", project_id=project.id),
+                    "detail": label(PROJECT_STATUSES, project.status),
+                }
+                for project in detail["projects"][:more]
+            ],
+            "projects_more": len(detail["projects"]) > more,
+            "projects_list": url_for(
+                "projects.index", partner=[a.id, b.id], **filters.project_list_args()
+            ),
+        }
+    )

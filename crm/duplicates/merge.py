@@ -79,6 +79,8 @@ FIELDS = {
     ("contact", "merged_into_id"): "merged_records",
     ("key_figure", "partner_id"): "figures",
     ("partner_tag", "partner_id"): "tags",
+    ("document", "partner_id"): "documents",
+    ("document", "contact_id"): "documents",
 }
 LABEL_COLUMNS = ("title", "name", "name_en", "label", "filename", "role")
 LABELS_KEPT = 50

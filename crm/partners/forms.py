@@ -12,6 +12,7 @@ from crm.forms import (
     VersionedForm,
     country_field,
     long_text_field,
+    no_control_characters,
     strip_or_none,
     text_field,
 )
@@ -56,7 +57,7 @@ class PartnerForm(VersionedForm):
     )
     tags = StringField(
         _l("Sector tags"),
-        validators=[Optional(), Length(max=1000)],
+        validators=[Optional(), Length(max=1000), no_control_characters],
         filters=[strip_or_none],
         description=_l("Separated by commas."),
     )

@@ -16,7 +16,8 @@ from crm.listing import (
     choice_filter,
     hide_archived,
     int_filter,
-    paginate,
+    list_query,
+    page_of,
 )
 from crm.partners.models import Partner, Tag, partner_tag
 from crm.text import like_pattern
@@ -37,6 +38,8 @@ def _quick(query, value):
 
 
 def _country(query, value):
+    if value == "none":  # no country recorded
+        return query.where(Partner.country == "")
     if len(value) != 2 or not value.isalpha():
         raise ValueError(value)
     return query.where(Partner.country == value.upper())
@@ -68,6 +71,51 @@ def _silent_since(query, value):
     return query.where(~exists().where(link.partner_id == Partner.id, link.occurred_at >= start))
 
 
+def active_between(start: date, end: date):
+    """Partners active in a period: a live activity linked to them took place in it, or a
+    live agreement they are a party to was signed in it (the dashboard's "partners
+    active" and the list's `active` filter share this clause).
+
+    Read from the events' side (activities by time, agreements by signing day, both
+    indexed), so the cost follows the period's events, not the number of partners.
+    """
+    from crm.activities.models import Activity, activity_partner
+    from crm.agreements.models import Agreement, AgreementParty
+
+    link = activity_partner.c
+    met = (
+        select(link.partner_id)
+        .join(Activity, Activity.id == link.activity_id)
+        .where(
+            Activity.occurred_at >= datetime.combine(start, time(0, 0), tzinfo=UTC),
+            Activity.occurred_at
+            < datetime.combine(end + timedelta(days=1), time(0, 0), tzinfo=UTC),
+            Activity.archived_at.is_(None),
+        )
+    )
+    signed = (
+        select(AgreementParty.partner_id)
+        .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+        .where(
+            Agreement.signed_on >= start,
+            Agreement.signed_on <= end,
+            Agreement.archived_at.is_(None),
+        )
+    )
+    return Partner.id.in_(met.union(signed))
+
+
+def _active(query, value):
+    """active=FROM..TO (ISO days): partners active in that period (see active_between)."""
+    start, sep, end = value.partition("..")
+    if not sep:
+        raise ValueError(value)
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    if last < first:
+        raise ValueError(value)
+    return query.where(active_between(first, last))
+
+
 def _own(query, value):
     if value != "1":
         raise ValueError(value)
@@ -85,15 +133,21 @@ FILTERS = [
     Filter("own", _own),
     Filter("created_from", _created("from")),
     Filter("silent_since", _silent_since),
+    Filter("active", _active),
     Filter("created_to", _created("to")),
     Filter("archived", archived_filter(Partner)),
 ]
 
 
-def partner_page(args=None):
+def partner_list(args=None):
+    """The list's filtered, sorted query: the page pages it, the export streams it."""
     query = select(Partner).options(joinedload(Partner.owner), selectinload(Partner.tags))
     query = hide_archived(query, Partner, args)
-    return paginate(query, Partner, sorts=SORTS, default_sort="name", filters=FILTERS, args=args)
+    return list_query(query, Partner, sorts=SORTS, default_sort="name", filters=FILTERS, args=args)
+
+
+def partner_page(args=None):
+    return page_of(partner_list(args), args=args)
 
 
 DETAIL_LIMIT = 100

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from crm import crud
 from crm.activities.timeline import timeline
+from crm.documents.queries import documents_panel
 from crm.duplicates import guard as duplicate_guard
 from crm.duplicates.views import merged_redirect
 from crm.forms import EmptyForm
@@ -65,6 +66,7 @@ def detail(partner_id: int):
         may_archive=can_archive(current_user, partner),
         may_restore=can_restore(current_user, partner),
         may_merge=current_user.has_role("manager"),
+        documents=documents_panel("partner", partner),
     )
 
 

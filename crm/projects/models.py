@@ -53,6 +53,7 @@ class Project(RecordMixin, db.Model):
         Index("ix_project_sort_name_id", "sort_name", "id", "archived_at"),
         Index("ix_project_start_sort_id", "start_sort", "id", "archived_at"),
         Index("ix_project_start_date", "start_date"),
+        Index("ix_project_end_date", "end_date"),
         Index("ix_project_updated_at_id", "updated_at", "id", "archived_at"),
         Index("ix_project_status_start", "status", "start_sort", "id", "archived_at"),
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import g
+from flask import g, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.db import db
@@ -18,18 +18,21 @@ from crm.listing import (
     choice_filter,
     date_filter,
     hide_archived,
-    paginate,
+    list_query,
+    page_of,
     parse_id,
+    partner_match_filters,
 )
 from crm.projects.models import (
     Indicator,
+    IndicatorActual,
     IndicatorKind,
     Project,
     ProjectPartner,
     project_agreement,
 )
 from crm.text import like_pattern
-from crm.vocab import PROJECT_STATUSES
+from crm.vocab import PARTNER_KINDS, PROJECT_STATUSES
 
 SORTS = {
     "name": Sort(_l("Name"), [Project.sort_name]),
@@ -47,11 +50,119 @@ def _owner(query, value):
     return query.where(Project.owner_id == parse_id(value))
 
 
-def _partner(query, value):
-    taking_part = select(ProjectPartner.project_id).where(
-        ProjectPartner.partner_id == parse_id(value)
+def _partner(query, values):
+    """Projects every one of these partners takes part in (a network link: two)."""
+    ids = {parse_id(v) for v in values}
+    if len(ids) > 10:
+        raise ValueError(values)
+    for partner_id in sorted(ids):
+        taking_part = select(ProjectPartner.project_id).where(
+            ProjectPartner.partner_id == partner_id
+        )
+        query = query.where(Project.id.in_(taking_part))
+    return query
+
+
+def with_partner(conditions):
+    """EXISTS a partner taking part in the project that meets `conditions`."""
+    from crm.partners.models import Partner
+
+    return exists().where(
+        ProjectPartner.project_id == Project.id,
+        Partner.id == ProjectPartner.partner_id,
+        *conditions,
     )
-    return query.where(Project.id.in_(taking_part))
+
+
+def running_from(day: date):
+    """Projects not ended before `day` (no end date: still running)."""
+    return or_(Project.end_date.is_(None), Project.end_date >= day)
+
+
+def _running_from(query, value):
+    return query.where(running_from(date.fromisoformat(value)))
+
+
+def _running_to(query, value):
+    """Projects started on or before the day (a project with no start date never ran)."""
+    return query.where(Project.start_date <= date.fromisoformat(value))
+
+
+def indicator_clause(code: str, currency: str | None, reported: tuple | None):
+    """EXISTS an indicator of kind `code` on the project: in that currency ("none": none
+    given) when set, and with an actual for a period ending in `reported` (from, to)."""
+    conditions = [
+        Indicator.project_id == Project.id,
+        IndicatorKind.id == Indicator.kind_id,
+        IndicatorKind.code == code,
+    ]
+    if currency == "none":
+        conditions.append(or_(Indicator.currency.is_(None), Indicator.currency == ""))
+    elif currency:
+        conditions.append(Indicator.currency == currency)
+    if reported:
+        start, end = reported
+        conditions.append(
+            exists().where(
+                IndicatorActual.indicator_id == Indicator.id,
+                IndicatorActual.period_end >= start,
+                IndicatorActual.period_end <= end,
+            )
+        )
+    return exists().where(*conditions)
+
+
+def indicator_filters(args) -> list[Filter]:
+    """indicator=<kind code>, with optional indicator_currency (a code or "none") and
+    reported_from / reported_to (an actual reported for a period ending then), all on one
+    and the same indicator. The dashboard's indicator figures drill down here."""
+
+    def code_of(value):
+        value = (value or "").strip()
+        if not value or len(value) > 40 or not value.replace("_", "").isalnum():
+            raise ValueError(value)
+        return value
+
+    def currency_of(value):
+        value = (value or "").strip()
+        if value == "none":
+            return value
+        if len(value) != 3 or not (value.isascii() and value.isalpha()):
+            raise ValueError(value)
+        return value.upper()
+
+    def parts():
+        code = code_of(args.get("indicator"))
+        currency = (
+            currency_of(args["indicator_currency"]) if args.get("indicator_currency") else None
+        )
+        start, end = args.get("reported_from"), args.get("reported_to")
+        reported = None
+        if start or end:
+            reported = (
+                date.fromisoformat(start) if start else date.min,
+                date.fromisoformat(end) if end else date.max,
+            )
+        return code, currency, reported
+
+    def apply(query, value):
+        code_of(value)
+        return query.where(indicator_clause(*parts()))
+
+    def checked(parse):
+        def apply_part(query, value):
+            parse(value)
+            code_of(args.get("indicator"))  # only meaningful with an indicator
+            return query
+
+        return apply_part
+
+    return [
+        Filter("indicator", apply),
+        Filter("indicator_currency", checked(currency_of)),
+        Filter("reported_from", checked(date.fromisoformat)),
+        Filter("reported_to", checked(date.fromisoformat)),
+    ]
 
 
 def _agreement(query, value):
@@ -65,22 +176,46 @@ FILTERS = [
     Filter("q", _quick),
     Filter("status", choice_filter(Project.status, PROJECT_STATUSES), multi=True),
     Filter("owner", _owner),
-    Filter("partner", _partner),
+    Filter("partner", _partner, multi=True),
     Filter("agreement", _agreement),
     Filter("started_from", date_filter(Project.start_date, "from")),
     Filter("started_to", date_filter(Project.start_date, "to")),
+    Filter("ended_from", date_filter(Project.end_date, "from")),
+    Filter("ended_to", date_filter(Project.end_date, "to")),
+    Filter("running_from", _running_from),
+    Filter("running_to", _running_to),
     Filter("archived", archived_filter(Project)),
 ]
 
 
-def project_page(args=None):
-    """One page of the project list, partners loaded for every row in one statement."""
+def list_filters(args=None) -> list[Filter]:
+    """Every filter of the list: the fixed ones and those that read several arguments."""
+    return [*FILTERS, *partner_filters(args), *indicator_filters(args)]
+
+
+def project_list(args=None):
+    """The list's filtered, sorted query: the page pages it, the export streams it."""
     query = select(Project).options(
         joinedload(Project.owner),
         selectinload(Project.partners).joinedload(ProjectPartner.partner),
     )
+    args = request.args if args is None else args
     query = hide_archived(query, Project, args)
-    return paginate(query, Project, sorts=SORTS, default_sort="name", filters=FILTERS, args=args)
+    return list_query(
+        query, Project, sorts=SORTS, default_sort="name", filters=list_filters(args), args=args
+    )
+
+
+def project_page(args=None):
+    """One page of the project list, partners loaded for every row in one statement."""
+    return page_of(project_list(args), args=args)
+
+
+def partner_filters(args):
+    """partner_kind / partner_country: projects with a partner of that kind or country."""
+    from crm.partners.models import Partner
+
+    return partner_match_filters(args, with_partner, Partner.kind, Partner.country, PARTNER_KINDS)
 
 
 def project_detail(project_id: int):

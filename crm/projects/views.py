@@ -15,6 +15,7 @@ from crm import crud
 from crm.activities.timeline import timeline
 from crm.agreements.models import Agreement, AgreementParty
 from crm.db import db
+from crm.documents.queries import documents_panel
 from crm.forms import EmptyForm
 from crm.partners.models import Partner
 from crm.projects import operations, queries
@@ -23,7 +24,7 @@ from crm.projects.models import IndicatorKind, Project
 from crm.projects.operations import ProjectError
 from crm.records import can_archive, can_restore
 from crm.security import requires
-from crm.vocab import PROJECT_STATUSES, choices, label
+from crm.vocab import PARTNER_KINDS, PROJECT_STATUSES, choices, countries, label
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
@@ -40,12 +41,25 @@ ROLE_FROM_PARTY = {
 @bp.route("/")
 @requires("staff")
 def index():
+    from crm.agreements.queries import partners_named
+
+    page = queries.project_page()
+    indicator = None
+    if page.args.get("indicator"):
+        indicator = next(
+            (k for k in queries.indicator_kinds().values() if k.code == page.args["indicator"]),
+            None,
+        )
     return render_template(
         "projects/list.html",
-        page=queries.project_page(),
+        page=page,
         sorts=queries.SORTS,
         statuses=choices(PROJECT_STATUSES),
         owners=crud.owner_choices()[1:],
+        partners=partners_named(page.args.get("partner")),
+        partner_kinds=choices(PARTNER_KINDS),
+        countries=list(countries().items()),
+        indicator=indicator,
     )
 
 
@@ -75,6 +89,7 @@ def detail(project_id: int):
         action_form=EmptyForm(),
         may_archive=can_archive(current_user, project),
         may_restore=can_restore(current_user, project),
+        documents=documents_panel("project", project),
     )
 
 

@@ -1,7 +1,7 @@
 """duplicate index and contact other names
 
 Revision ID: 6d0b1e2f3a41
-Revises: 5e4c1a9b7d20
+Revises: 7a9b8c7d6e51
 Create Date: 2026-11-25 14:36:07.306788
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6d0b1e2f3a41'
-down_revision = '5e4c1a9b7d20'
+down_revision = "7a9b8c7d6e51"
 branch_labels = None
 depends_on = None
 

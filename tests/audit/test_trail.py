@@ -185,7 +185,13 @@ def test_bulk_demo_writes_its_entries(app):
             select(AuditEntry.record_type, func.count()).group_by(AuditEntry.record_type)
         ).all()
     )
-    assert by_type == {"partner": 50, "contact": 50, "agreement": 25, "project": 10}
+    assert by_type == {
+        "partner": 50,
+        "contact": 50,
+        "agreement": 25,
+        "project": 10,
+        "activity": 25,
+    }
 
 
 def test_admin_log_filters(admin_client, users, app):

@@ -33,3 +33,28 @@ def test_dashboard_charts_draw_and_a_bar_drills_down(signed_in_page):
     expect(page.locator("[data-count]")).to_have_attribute("data-count", str(figure))
     assert page.log.console_errors == []
     assert page.log.foreign_requests == []
+
+
+def test_dashboard_prints_readably(signed_in_page):
+    """Printed: no navigation or filters; every chart and table within the page width."""
+    page = signed_in_page
+    load_story()
+    db.session.commit()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto("/dashboard/?from=2021-01-01&to=2021-12-31")
+    expect(page.locator(".dashboard-chart").first).to_have_attribute("data-drawn", "1")
+    page.set_viewport_size({"width": 760, "height": 1000})  # about A4 at 96 dpi
+    page.emulate_media(media="print")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    page.wait_for_timeout(300)
+    expect(page.locator("nav.navbar")).to_be_hidden()
+    expect(page.locator("#dashboard-filters")).to_be_hidden()
+    expect(page.locator("#indicators")).to_be_visible()
+    width = page.evaluate("document.documentElement.clientWidth")
+    boxes = page.evaluate(
+        "Array.from(document.querySelectorAll('.dashboard-chart .main-svg, table'))"
+        ".map(e => e.getBoundingClientRect().right)"
+    )
+    assert boxes and max(boxes) <= width + 1, (max(boxes), width)
+    assert page.locator("details:not([open])").count() == 0
+    assert page.log.console_errors == []

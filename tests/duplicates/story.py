@@ -15,6 +15,7 @@ from crm.agreements.models import AgreementParty
 from crm.contacts.models import Contact, Position
 from crm.db import db
 from crm.demo import STORY_DAY, load_story
+from crm.documents.models import Document
 from crm.partners.models import KeyFigure, Partner, PartnerName
 from crm.partners.operations import tags_named
 from crm.projects.models import ProjectPartner
@@ -108,6 +109,9 @@ def split_ekoo_story(staff_user=None) -> dict:
     if follow_up is not None:
         follow_up.stamp(staff_user)
         db.session.add(follow_up)
+    licence = Document(partner_id=twin.id, title="Ekoo business licence", kind="scan")
+    licence.stamp(staff_user)
+    db.session.add(licence)
     db.session.flush()
     story.update(twin=twin, branch=branch, old_entry=old_entry, zhang=zhang, follow_up=follow_up)
     return story

@@ -15,6 +15,7 @@ from crm.audit.models import AuditEntry
 from crm.audit.trail import acting_as
 from crm.contacts.models import Contact, ContactName, Position
 from crm.db import db
+from crm.documents.models import Document
 from crm.duplicates import merge as merging
 from crm.duplicates.models import DuplicatePair
 from crm.partners.models import Partner, Tag
@@ -82,6 +83,9 @@ def test_partner_merge_moves_every_link_once(app, users):
     ).all()
     assert [p.partner_id for p in advisers] == [ekoo.id]
     assert story["follow_up"].partner_id == ekoo.id
+    documents = db.session.scalars(select(Document).where(Document.partner_id == ekoo.id)).all()
+    assert [d.title for d in documents] == ["Ekoo business licence"]
+    assert documents[0].version_id == 2  # moved: an open edit form of it is stale now
 
 
 def test_merge_is_one_audit_entry_that_says_what_moved(app, users):
@@ -103,6 +107,7 @@ def test_merge_is_one_audit_entry_that_says_what_moved(app, users):
     assert changes["tags"]["moved"] == ["culture"] and changes["tags"]["combined"] == ["internet"]
     assert changes["children"]["moved"] == ["Ekoo Taizhou Office"]
     assert changes["follow_ups"]["moved"] == ["Send Ekoo the centre's operating plan"]
+    assert changes["documents"]["moved"] == ["Ekoo business licence"]
     related = changes["related"]["changed"]
     assert [r["item"] for r in related] == [f"{twin.display_name} (#{twin.id})"]
     assert related[0]["merged_into_id"][1]["id"] == ekoo.id
@@ -205,6 +210,8 @@ def test_contact_merge_moves_every_link_once(app, users):
         ActivityContact(contact_id=liu_zh.id, occurred_at=when.occurred_at),
     ]
     db.session.add(when)
+    cv = Document(contact_id=liu_zh.id, title="CV of Liu Xian", kind="other")
+    db.session.add(cv)
     db.session.add(
         FollowUp(
             title="Call Liu",

@@ -43,15 +43,15 @@ def _metadata_with(*extra_columns, unique=None):
     ]
     if unique:
         args.append(UniqueConstraint(*unique))
-    Table("document", metadata, *args)
+    Table("meeting_note", metadata, *args)
     return metadata
 
 
 def test_a_new_plain_link_table_is_moved_without_code(app):
     metadata = _metadata_with(Column("filename", String(200)))
-    step = next(s for s in plan("partner", metadata) if s.table.name == "document")
-    assert step.strategy == "move" and step.field == "document"
-    # Two documents with the same file name are two documents: never combined.
+    step = next(s for s in plan("partner", metadata) if s.table.name == "meeting_note")
+    assert step.strategy == "move" and step.field == "meeting_note"
+    # Two notes with the same file name are two notes: never combined.
     assert step.collide_on == ()
 
 
@@ -65,35 +65,35 @@ def test_a_unique_link_whose_rows_carry_data_fails_the_plan(app):
 
 def test_a_pure_association_is_combined_on_its_unique_constraint(app):
     metadata = _metadata_with(Column("label", String(50)), unique=("partner_id", "label"))
-    step = next(s for s in plan("partner", metadata) if s.table.name == "document")
+    step = next(s for s in plan("partner", metadata) if s.table.name == "meeting_note")
     assert step.collide_on == (("label",),)
 
 
 def test_a_table_holding_one_row_per_partner_fails_the_plan(app):
     metadata = _metadata_with(Column("summary", String(200)), unique=("partner_id",))
-    with pytest.raises(UnhandledLink, match="document.partner_id holds one row per partner"):
+    with pytest.raises(UnhandledLink, match="meeting_note.partner_id holds one row per partner"):
         plan("partner", metadata)
 
 
 def test_a_link_table_others_point_at_is_moved_not_combined(app):
     metadata = _metadata_with(Column("filename", String(200)))
     Table(
-        "document_page",
+        "meeting_note_page",
         metadata,
         Column("id", Integer, primary_key=True),
-        Column("document_id", ForeignKey("document.id")),
+        Column("note_id", ForeignKey("meeting_note.id")),
     )
-    step = next(s for s in plan("partner", metadata) if s.table.name == "document")
+    step = next(s for s in plan("partner", metadata) if s.table.name == "meeting_note")
     assert step.strategy == "move" and step.collide_on == ()
 
 
 def test_combinable_rows_that_others_point_at_fail_the_plan(app):
     metadata = _metadata_with(Column("label", String(50)), unique=("partner_id", "label"))
     Table(
-        "document_page",
+        "meeting_note_page",
         metadata,
         Column("id", Integer, primary_key=True),
-        Column("document_id", ForeignKey("document.id")),
+        Column("note_id", ForeignKey("meeting_note.id")),
     )
     with pytest.raises(UnhandledLink, match="referenced by other tables"):
         plan("partner", metadata)

@@ -1,0 +1,1 @@
+"""Data in and out: spreadsheet imports (CSV, XLSX) and streamed list exports."""

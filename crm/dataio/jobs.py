@@ -1,0 +1,583 @@
+"""Import operations: start, map, check, choose, run, report and undo, chunk by chunk.
+
+Every long step (check, run, undo) advances one chunk of rows per call, in one transaction,
+with the job's progress stored in its `data_import` row. The row is locked for the chunk
+(SELECT ... FOR UPDATE on PostgreSQL; SQLite's write transactions are exclusive anyway),
+so two workers asked for the next chunk at once run one after the other and never take the
+same rows. Nothing here commits: the view does, once per request.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError
+
+from crm.audit import trail
+from crm.audit.models import AuditEntry
+from crm.dataio import sources
+from crm.dataio.cells import guard_formula
+from crm.dataio.kinds import KINDS, LINKS, Context, RowError, guess_mapping, restore_value
+from crm.dataio.models import DataImport, DataImportChange, DataImportRow
+from crm.db import db, utcnow
+from crm.vocab import RECORD_KINDS
+
+# Per row kind, what may be done with it; the first is the default.
+CHOICES = {
+    "new": ("create", "skip"),
+    "match": ("update", "skip", "create"),
+    "several": ("skip", "create"),
+}
+PARTNER_CHOICES = ("create", "fail")
+CHOICE_LABELS = {
+    "create": _l("Create a new record"),
+    "update": _l("Update the matching record"),
+    "skip": _l("Skip the row"),
+    "fail": _l("Fail the row"),
+}
+CHECK_LABELS = {
+    "new": _l("No match: new"),
+    "match": _l("Matches one record"),
+    "several": _l("Matches several records"),
+    "error": _l("Has errors"),
+}
+OUTCOME_LABELS = {
+    "created": _l("Created"),
+    "updated": _l("Updated"),
+    "skipped": _l("Skipped"),
+    "failed": _l("Failed"),
+}
+
+
+class ImportError_(Exception):
+    """A step refused, with a message per field ("" for the whole form)."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def may_see(user, imp: DataImport) -> bool:
+    """The importer sees and continues their import; managers see every import."""
+    return imp.user_id == user.id or user.has_role("manager")
+
+
+may_undo = may_see
+
+
+def start(storage, kind: str, user) -> DataImport:
+    """Store an upload, check it is a usable spreadsheet, guess its column mapping."""
+    original = (getattr(storage, "filename", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    original = "".join(ch for ch in original if ch.isprintable())[:255] or "upload"
+    stored, _size = sources.store_upload(storage)
+    try:
+        source = sources.prepare(stored)
+    except sources.SourceError:
+        sources.discard(stored)
+        raise
+    imp = DataImport(
+        user_id=user.id,
+        kind=kind,
+        file_name=original,
+        stored_name=stored,
+        file_format=source.file_format,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        headers=source.headers,
+        row_count=source.row_count,
+        status="mapping",
+    )
+    imp.mapping = {str(i): key for i, key in guess_mapping(KINDS[kind], source.headers).items()}
+    imp.choices = default_choices()
+    db.session.add(imp)
+    db.session.flush()
+    return imp
+
+
+def default_choices() -> dict[str, str]:
+    return {**{kind: options[0] for kind, options in CHOICES.items()}, "partners": "create"}
+
+
+def mapping_of(imp: DataImport) -> dict[int, str]:
+    return {int(i): key for i, key in imp.mapping.items()}
+
+
+def set_mapping(imp: DataImport, mapping: dict[int, str]) -> None:
+    """Accept a column mapping (each field once, the name mapped) and start the check."""
+    if imp.status not in ("mapping", "checked"):
+        raise ImportError_({"": str(_l("This import is past its mapping."))})
+    kind = KINDS[imp.kind]
+    errors: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for index, key in sorted(mapping.items()):
+        if key in seen:
+            label = str(kind.column(key).label)
+            errors[f"col-{index}"] = str(
+                _l("“%(field)s” is already taken by another column.", field=label)
+            )
+        seen[key] = index
+    for group in kind.required:
+        if not any(key in seen for key in group):
+            labels = " / ".join(str(kind.column(key).label) for key in group)
+            errors[""] = str(_l("Map a column to %(fields)s.", fields=labels))
+    if errors:
+        raise ImportError_(errors)
+    imp.mapping = {str(i): key for i, key in mapping.items()}
+    db.session.execute(DataImportRow.__table__.delete().where(DataImportRow.import_id == imp.id))
+    _begin(imp, "checking")
+
+
+def _begin(imp: DataImport, status: str) -> None:
+    imp.status, imp.position, imp.offset = status, 0, 0
+
+
+def locked(import_id: int) -> DataImport | None:
+    """The job's row, locked until the end of this transaction."""
+    return db.session.scalar(select(DataImport).where(DataImport.id == import_id).with_for_update())
+
+
+def step(import_id: int, user) -> DataImport | None:
+    """Advance whatever step the import is in by one chunk."""
+    imp = locked(import_id)
+    if imp is None:
+        return None
+    with trail.acting_as(user.id):
+        if imp.status == "checking":
+            _check_chunk(imp)
+        elif imp.status == "running":
+            _run_chunk(imp, user)
+        elif imp.status == "undoing":
+            _undo_chunk(imp, user)
+    return imp
+
+
+def chunk_size() -> int:
+    return int(current_app.config["IMPORT_CHUNK_ROWS"])
+
+
+# --- check ------------------------------------------------------------------------------
+
+
+def _check_chunk(imp: DataImport) -> None:
+    kind = KINDS[imp.kind]
+    rows, offset = sources.read_rows(imp.stored_name, imp.offset, chunk_size())
+    mapping = mapping_of(imp)
+    parsed = [kind.parse(cells, mapping) for _number, cells in rows]
+    matches = kind.find([values for values, _errors in parsed])
+    keys = [kind.key_of(values) for values, _errors in parsed]
+    earlier: dict[str, int] = {}
+    wanted = {k for k in keys if k}
+    if wanted:
+        for number, key in db.session.execute(
+            select(func.min(DataImportRow.row_number), DataImportRow.match_key)
+            .where(DataImportRow.import_id == imp.id, DataImportRow.match_key.in_(wanted))
+            .group_by(DataImportRow.match_key)
+        ):
+            earlier[key] = number
+    records = []
+    for (number, _cells), (values, errors), found, key in zip(
+        rows, parsed, matches, keys, strict=True
+    ):
+        errors = [[k, m] for k, m in errors]
+        if problem := kind.id_problem(values, found):
+            errors.append(["id", problem])
+        if errors:
+            result = "error"
+        elif len(found) > 1:
+            result = "several"
+        else:
+            result = "match" if found else "new"
+        same = earlier.get(key) if key else None
+        if key and key not in earlier:
+            earlier[key] = number
+        records.append(
+            {
+                "import_id": imp.id,
+                "row_number": number,
+                "check_result": result,
+                "errors": errors,
+                "matches": found[:10],
+                "match_key": key,
+                "same_as_row": same,
+                "label": kind.label(values) or None,
+            }
+        )
+    if records:
+        db.session.execute(insert(DataImportRow.__table__), records)
+    imp.position += len(rows)
+    imp.offset = offset
+    if not rows or imp.position >= imp.row_count:
+        imp.status = "checked"
+
+
+def check_counts(imp: DataImport) -> dict[str, int]:
+    counts = dict.fromkeys(CHECK_LABELS, 0)
+    for result, count in db.session.execute(
+        select(DataImportRow.check_result, func.count())
+        .where(DataImportRow.import_id == imp.id)
+        .group_by(DataImportRow.check_result)
+    ):
+        counts[result] = count
+    return counts
+
+
+def duplicate_count(imp: DataImport) -> int:
+    return db.session.scalar(
+        select(func.count()).where(
+            DataImportRow.import_id == imp.id, DataImportRow.same_as_row.is_not(None)
+        )
+    )
+
+
+def set_choices(imp: DataImport, choices: dict[str, str]) -> None:
+    """Accept what to do with each kind of row, and start the run."""
+    if imp.status != "checked":
+        raise ImportError_({"": str(_l("This import is not waiting for a run."))})
+    clean = default_choices()
+    for kind, options in CHOICES.items():
+        if choices.get(kind) in options:
+            clean[kind] = choices[kind]
+    if choices.get("partners") in PARTNER_CHOICES:
+        clean["partners"] = choices["partners"]
+    imp.choices = clean
+    _begin(imp, "running")
+    trail.record_event(
+        db.session,
+        "import",
+        "import",
+        imp.id,
+        {"file": imp.file_name, "kind": imp.kind, "rows": imp.row_count, **clean},
+    )
+
+
+# --- run --------------------------------------------------------------------------------
+
+
+def _reason(kind, errors) -> str:
+    parts = []
+    for key, message in errors:
+        label = str(kind.column(key).label) if key in {c.key for c in kind.columns} else key
+        parts.append(f"{label}: {message}")
+    return "; ".join(parts)
+
+
+def _run_chunk(imp: DataImport, user) -> None:
+    kind = KINDS[imp.kind]
+    rows, offset = sources.read_rows(imp.stored_name, imp.offset, chunk_size())
+    mapping = mapping_of(imp)
+    choices = imp.choices
+    ctx = Context(
+        user,
+        may_reassign=user.has_role("manager"),
+        create_partners=choices.get("partners") == "create",
+    )
+    numbers = [number for number, _ in rows]
+    row_ids = dict(
+        db.session.execute(
+            select(DataImportRow.row_number, DataImportRow.id).where(
+                DataImportRow.import_id == imp.id, DataImportRow.row_number.in_(numbers)
+            )
+        ).all()
+    )
+    results = []
+    counts = dict.fromkeys(("created", "updated", "skipped", "failed"), 0)
+    session = db.session
+    with trail.audit_action(session, "import"):
+        for number, cells in rows:
+            outcome, message, record_id = _run_row(imp, kind, ctx, number, cells, mapping, choices)
+            counts[outcome] += 1
+            if number in row_ids:
+                results.append(
+                    {
+                        "rid": row_ids[number],
+                        "outcome": outcome,
+                        "message": message,
+                        "record": record_id,
+                    }
+                )
+    if results:
+        table = DataImportRow.__table__
+        from sqlalchemy import bindparam
+
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("rid"))
+            .values(
+                outcome=bindparam("outcome"),
+                message=bindparam("message"),
+                record_id=bindparam("record"),
+            ),
+            results,
+        )
+    imp.created_count += counts["created"]
+    imp.updated_count += counts["updated"]
+    imp.skipped_count += counts["skipped"]
+    imp.failed_count += counts["failed"]
+    imp.position += len(rows)
+    imp.offset = offset
+    if not rows or imp.position >= imp.row_count:
+        imp.status = "done"
+        imp.finished_at = utcnow()
+        trail.record_event(
+            session, "import", "import", imp.id, {"file": imp.file_name, **imp.counts()}
+        )
+
+
+def _run_row(imp, kind, ctx, number, cells, mapping, choices):
+    """One row, all or nothing: (outcome, reason, record id)."""
+    values, errors = kind.parse(cells, mapping)
+    if errors:
+        return "failed", _reason(kind, errors), None
+    found = kind.find([values])[0]
+    if problem := kind.id_problem(values, found):
+        return "failed", problem, None
+    if len(found) > 1:
+        action = choices["several"]
+        skip_reason = _l(
+            "It matches several records (IDs %(ids)s).", ids=", ".join(map(str, found))
+        )
+    elif found:
+        action = (
+            choices["match"]
+            if "id" not in values
+            else ("update" if choices["match"] != "skip" else "skip")
+        )
+        skip_reason = _l("It matches an existing record (ID %(id)s).", id=found[0])
+    else:
+        action = choices["new"]
+        skip_reason = _l("It matches no record and new ones are not created.")
+    if action == "skip":
+        return "skipped", str(skip_reason), (found[0] if len(found) == 1 else None)
+    session = db.session
+    ctx.created_partners = []
+    try:
+        with session.begin_nested():
+            creating = action == "create"
+            record = kind.new() if creating else kind.load(found[0])
+            before = kind.apply(record, values, ctx)
+            changes = [(partner, "created", {}) for partner in ctx.created_partners]
+            if creating:
+                changes.append((record, "created", {}))
+            elif before:
+                changes.append((record, "updated", before))
+            if changes:
+                session.execute(
+                    insert(DataImportChange.__table__),
+                    [
+                        {
+                            "import_id": imp.id,
+                            "row_number": number,
+                            "record_type": type(rec).__audit_type__,
+                            "record_id": rec.id,
+                            "action": act,
+                            "before": data,
+                            "version": rec.version_id,
+                        }
+                        for rec, act, data in changes
+                    ],
+                )
+        trail.write_now(session)
+    except RowError as exc:
+        return "failed", str(exc), None
+    except (IntegrityError, DataError) as exc:
+        current_app.logger.info("import %s row %s refused: %s", imp.id, number, exc.orig)
+        return (
+            "failed",
+            str(_l("The database refused this row (a value is out of range or taken).")),
+            None,
+        )
+    if creating:
+        note = ""
+        if ctx.created_partners:
+            names = ", ".join(p.name_en for p in ctx.created_partners)
+            note = str(_l("New organisations created: %(names)s.", names=names))
+        return "created", note, record.id
+    if not before:
+        return "skipped", str(_l("Already up to date: nothing to change.")), record.id
+    from crm.audit.display import field_label
+
+    keys = list(before.get("fields", {})) + list(before.get("added", {}))
+    fields = ", ".join(sorted(field_label(key) for key in keys))
+    return "updated", str(_l("Changed: %(fields)s.", fields=fields)), record.id
+
+
+# --- report -----------------------------------------------------------------------------
+
+
+def report_rows(imp: DataImport) -> Iterator[list]:
+    """The report: each row's outcome and reason, then its cells as they were uploaded."""
+    yield [
+        str(_l("Line")),
+        str(_l("Outcome")),
+        str(_l("Reason")),
+        str(_l("Record ID")),
+        *imp.headers,
+    ]
+    table = DataImportRow.__table__
+    last = 0
+    cells_iter = sources.iter_rows(imp.stored_name)
+    while True:
+        batch = db.session.execute(
+            select(
+                table.c.row_number,
+                table.c.outcome,
+                table.c.check_result,
+                table.c.message,
+                table.c.errors,
+                table.c.record_id,
+            )
+            .where(table.c.import_id == imp.id, table.c.row_number > last)
+            .order_by(table.c.row_number)
+            .limit(1000)
+        ).all()
+        if not batch:
+            break
+        for number, outcome, result, message, errors, record_id in batch:
+            line, cells = next(cells_iter)
+            while line < number:
+                line, cells = next(cells_iter)
+            label = OUTCOME_LABELS.get(outcome) or CHECK_LABELS.get(result, "")
+            reason = message or (_reason(KINDS[imp.kind], errors) if errors else "")
+            yield [number + 0, str(label), reason, record_id or "", *cells]
+        last = batch[-1][0]
+
+
+def report_csv(imp: DataImport) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff".encode()
+    for count, row in enumerate(report_rows(imp), start=1):
+        writer.writerow([guard_formula(str(c)) if c is not None else "" for c in row])
+        if count % 500 == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+# --- undo -------------------------------------------------------------------------------
+
+
+def _models():
+    from crm.agreements.models import Agreement
+    from crm.contacts.models import Contact
+    from crm.partners.models import Partner
+    from crm.projects.models import Project
+
+    return {"partner": Partner, "contact": Contact, "agreement": Agreement, "project": Project}
+
+
+def changed_since(imp: DataImport, limit: int = 10) -> list[dict]:
+    """Records this import touched that were changed after it: what undo would overwrite."""
+    change = DataImportChange.__table__
+    last = (
+        select(func.max(change.c.id).label("last"))
+        .where(change.c.import_id == imp.id)
+        .group_by(change.c.record_type, change.c.record_id)
+        .subquery()
+    )
+    found = []
+    for record_type, model in _models().items():
+        rows = db.session.execute(
+            select(model.id, model.version_id)
+            .join(change, change.c.record_id == model.id)
+            .join(last, last.c.last == change.c.id)
+            .where(change.c.record_type == record_type, model.version_id != change.c.version)
+            .limit(limit)
+        ).all()
+        for record_id, _version in rows:
+            entry = db.session.scalar(
+                select(AuditEntry)
+                .where(AuditEntry.record_type == record_type, AuditEntry.record_id == record_id)
+                .order_by(AuditEntry.id.desc())
+                .limit(1)
+            )
+            record = db.session.get(model, record_id)
+            found.append(
+                {
+                    "kind": record_type,
+                    "kind_label": str(RECORD_KINDS.get(record_type, record_type)),
+                    "id": record_id,
+                    "name": getattr(record, "display_name", str(record_id)),
+                    "by": entry.user.name if entry is not None and entry.user else "",
+                    "at": entry.at if entry is not None else None,
+                }
+            )
+    return found[:limit]
+
+
+def start_undo(imp: DataImport, user) -> None:
+    if imp.status != "done":
+        raise ImportError_({"": str(_l("Only a finished import can be undone."))})
+    changed = changed_since(imp)
+    if changed:
+        names = "; ".join(f"{c['kind_label']} “{c['name']}”" for c in changed)
+        raise ImportError_(
+            {
+                "": str(
+                    _l(
+                        "This import cannot be undone: records it wrote were changed since, "
+                        "and undoing it would overwrite those changes: %(names)s.",
+                        names=names,
+                    )
+                )
+            }
+        )
+    _begin(imp, "undoing")
+    imp.offset = db.session.scalar(
+        select(func.coalesce(func.max(DataImportChange.id), 0) + 1).where(
+            DataImportChange.import_id == imp.id
+        )
+    )
+
+
+def _undo_chunk(imp: DataImport, user) -> None:
+    """Undo the next chunk of changes, newest first (offset: the id to go below)."""
+    changes = db.session.scalars(
+        select(DataImportChange)
+        .where(DataImportChange.import_id == imp.id, DataImportChange.id < imp.offset)
+        .order_by(DataImportChange.id.desc())
+        .limit(chunk_size())
+    ).all()
+    models = _models()
+    with trail.audit_action(db.session, "import_undo"):
+        for change in changes:
+            model = models[change.record_type]
+            record = KINDS[change.record_type].load(change.record_id)
+            if record is None:
+                continue
+            if change.action == "created":
+                if record.archived_at is None:
+                    record.archive(user)
+            else:
+                _restore(record, model, change.before)
+            db.session.flush()
+    if changes:
+        imp.offset = changes[-1].id
+        imp.position += len(changes)
+    else:
+        imp.status = "undone"
+        imp.undone_at = utcnow()
+        imp.undone_by_id = user.id
+        trail.record_event(db.session, "import_undo", "import", imp.id, {"file": imp.file_name})
+
+
+def _restore(record, model, before: dict) -> None:
+    for key, old in before.get("fields", {}).items():
+        setattr(record, key, restore_value(model, key, old))
+    for name, ids in before.get("added", {}).items():
+        attribute, _link = LINKS[name]
+        wanted = set(ids)
+        collection = getattr(record, attribute)
+        collection[:] = [item for item in collection if item.id not in wanted]
+    record.refresh_derived()
+    record.updated_by_id = trail.current_actor_id()
+
+
+def undo_total(imp: DataImport) -> int:
+    return db.session.scalar(select(func.count()).where(DataImportChange.import_id == imp.id))

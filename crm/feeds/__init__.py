@@ -1,0 +1,1 @@
+"""Personal calendar feeds (iCalendar) behind a secret, revocable URL."""
