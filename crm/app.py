@@ -92,9 +92,11 @@ def is_sqlite(app: Flask) -> bool:
 def register_extensions(app: Flask) -> None:
     import crm.models  # noqa: F401  (every table registered before Alembic looks)
     from crm.audit import trail
+    from crm.duplicates import index as duplicate_index
     from crm.i18n import select_locale
 
     trail.install()
+    duplicate_index.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -136,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.dashboard import views as dashboard_views
     from crm.dataio import views as dataio_views
     from crm.documents import views as document_views
+    from crm.duplicates import views as duplicate_views
     from crm.feeds import views as feed_views
     from crm.partners import views as partner_views
     from crm.projects import views as project_views
@@ -154,6 +157,7 @@ def register_blueprints(app: Flask) -> None:
         activity_views,
         dashboard_views,
         search_views,
+        duplicate_views,
         dataio_views,
         rate_views,
         document_views,

@@ -193,6 +193,9 @@ def demo(scale, agreements):
 
 
 def register(app: Flask) -> None:
+    from crm.duplicates.cli import duplicates_cli
+
     app.cli.add_command(user_cli)
+    app.cli.add_command(duplicates_cli)
     app.cli.add_command(check_deploy)
     app.cli.add_command(demo)

@@ -17,6 +17,7 @@ NAV = [
     ("projects.index", _l("Projects")),
     ("activities.index", _l("Activities")),
     ("activities.follow_ups", _l("Follow-ups")),
+    ("duplicates.index", _l("Duplicates")),
     ("dataio.imports", _l("Imports")),
     ("admin.users", _l("Users")),
     ("admin.audit_log", _l("Audit log")),

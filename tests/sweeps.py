@@ -11,6 +11,8 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 SAMPLE_ARGS = {
     "static": {"filename": "app.css"},
     "bootstrap.static": {"filename": "css/bootstrap.min.css"},
+    "duplicates.merge": {"kind": "partner"},
+    "duplicates.merge_pick": {"kind": "contact"},
     "dataio.export": {"list_key": "partners", "fmt": "csv"},
     "documents.upload": {"owner": "partner"},
 }

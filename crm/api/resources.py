@@ -234,11 +234,12 @@ def _contact(c: Contact) -> dict:
             }
             for p in c.positions
         ],
+        "other_names": [{"id": n.id, "name": n.name, "kind": n.kind} for n in c.other_names],
     }
 
 
 def _contact_options():
-    return (selectinload(Contact.positions),)
+    return (selectinload(Contact.positions), selectinload(Contact.other_names))
 
 
 # --- agreements -------------------------------------------------------------------------

@@ -19,7 +19,14 @@ ACTIONS = {
     "export": _l("Exported"),
 }
 
-LINK_CHANGES = {"added": _l("added"), "removed": _l("removed"), "changed": _l("changed")}
+LINK_CHANGES = {
+    "added": _l("added"),
+    "removed": _l("removed"),
+    "changed": _l("changed"),
+    # A merge: links moved from the merged record, or folded into the same link already here.
+    "moved": _l("moved here"),
+    "combined": _l("combined with the same link"),
+}
 
 FIELDS = {
     "name_en": _l("English name"),
@@ -80,6 +87,17 @@ FIELDS = {
     "role": _l("Role"),
     "value": _l("Value"),
     "target": _l("Target"),
+    "merged_from": _l("Merged from"),
+    "merged_into_id": _l("Merged into"),
+    "related": _l("Also changed"),
+    "people": _l("People"),
+    "signed": _l("Agreements signed"),
+    "activities": _l("Activities"),
+    "attended": _l("Activities attended"),
+    "follow_ups": _l("Follow-ups"),
+    "children": _l("Sub-organisations"),
+    "merged_records": _l("Records merged earlier"),
+    "documents": _l("Documents"),
     "versions": _l("Versions"),
     "partner_id": _l("Partner"),
     "contact_id": _l("Contact"),

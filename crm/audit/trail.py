@@ -64,6 +64,47 @@ def audit_action(session: Session, action: str):
         session.info["audit_action"] = previous
 
 
+@contextmanager
+def one_entry(session: Session, record, action: str):
+    """Write everything changed inside the block as ONE entry about `record`.
+
+    A merge archives one record, changes another and moves many links: the ORM hooks
+    would write an entry per record touched. Inside this block they collect as usual; on
+    leaving, the record's own changes are kept, the other records' column changes are
+    listed under "related", and the block adds the facts the ORM cannot see (links moved
+    by bulk statements) through the dict it yields. Nothing is written if the block fails.
+    """
+    session.flush()
+    stash = session.info.pop("audit_pending", None) or {}
+    try:
+        facts: dict = {}
+        yield facts
+        session.flush()
+        inside = session.info.pop("audit_pending", None) or {}
+    except BaseException:
+        session.info["audit_pending"] = stash
+        raise
+    key = (record.__audit_type__, record.id)
+    changes = dict(inside.pop(key, {}).get("changes", {}))
+    related = []
+    for (_other_type, other_id), e in inside.items():
+        columns = {f: v for f, v in e["changes"].items() if isinstance(v, list)}
+        if columns:
+            label = _label(e["record"]) if e.get("record") is not None else ""
+            related.append({"item": f"{label} (#{other_id})", **columns})
+    if related:
+        changes["related"] = {"changed": related}
+    changes.update(facts)
+    # A key of its own: an earlier entry for the same record in this transaction stays apart.
+    stash[(*key, f"one_entry:{len(stash)}")] = {
+        "action": action,
+        "override": action,
+        "changes": changes,
+        "record": record,
+    }
+    session.info["audit_pending"] = stash
+
+
 def current_actor_id() -> int | None:
     if has_request_context():
         from flask_login import current_user
@@ -325,7 +366,8 @@ def _write_pending(session):
     rows = []
     actor = current_actor_id()
     now = utcnow()
-    for (record_type, record_id), e in entries.items():
+    for key, e in entries.items():
+        record_type, record_id = key[0], key[1]
         if not e["changes"] and e["action"] != "create":
             continue
         for value in e["changes"].values():

@@ -15,6 +15,7 @@ from crm.forms import (
     text_field,
 )
 from crm.partners.models import Partner
+from crm.vocab import NAME_KINDS, choices
 
 
 class PositionRow(RowForm):
@@ -33,6 +34,12 @@ class PositionRow(RowForm):
             raise ValidationError(_l("The end cannot be before the start."))
 
 
+class ContactNameRow(RowForm):
+    key_fields = ("name",)
+    name = text_field(_l("Other name"), 200, required=True)
+    kind = SelectField(_l("Kind of name"), choices=choices(NAME_KINDS), default="alias")
+
+
 class ContactForm(VersionedForm):
     name = text_field(_l("Name"), 200, required=True)
     name_zh = text_field(_l("Chinese name"), 100)
@@ -45,3 +52,16 @@ class ContactForm(VersionedForm):
     owner = SelectField(_l("Owner"), coerce=int, validators=[Optional()])
     notes = long_text_field(_l("Notes"))
     positions = Rows(PositionRow, _l("Positions"))
+    other_names = Rows(ContactNameRow, _l("Other names"))
+
+    def validate_other_names(self, field):
+        seen = set()
+        for entry in field.entries:
+            row = entry.form
+            if row.is_blank():
+                continue
+            folded = (row.name.data or "").casefold()
+            if folded in seen:
+                # A plain string: the rows macro shows list-wide messages above the rows.
+                raise ValidationError(str(_l("The same other name is listed twice.")))
+            seen.add(folded)

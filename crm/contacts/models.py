@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import db
 from crm.records import RecordMixin
 from crm.text import search_blob
+from crm.vocab import NAME_KINDS, check_in
 
 
 class Contact(RecordMixin, db.Model):
@@ -38,6 +39,9 @@ class Contact(RecordMixin, db.Model):
         cascade="all, delete-orphan",
         order_by="(Position.end_date.is_not(None), Position.end_date.desc(), Position.id)",
     )
+    other_names: Mapped[list[ContactName]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", order_by="ContactName.id"
+    )
 
     @property
     def display_name(self) -> str:
@@ -49,9 +53,36 @@ class Contact(RecordMixin, db.Model):
     def past_positions(self, today: date | None = None) -> list[Position]:
         return [p for p in self.positions if not p.is_current(today)]
 
+    def all_names(self) -> list[str]:
+        names = [self.name, self.name_zh] + [n.name for n in self.other_names]
+        return [n for n in names if n]
+
     def refresh_derived(self) -> None:
         self.sort_name = (self.name or "").strip().casefold()[:200]
-        self.search_text = search_blob([self.name, self.name_zh, self.email])
+        self.search_text = search_blob([*self.all_names(), self.email])
+
+
+class ContactName(db.Model):
+    """Another name of a contact: another spelling, a Chinese or former name."""
+
+    __tablename__ = "contact_name"
+    __audit_parent__ = ("contact", "other_names")
+    __table_args__ = (
+        CheckConstraint(check_in("kind", NAME_KINDS), name="kind_known"),
+        UniqueConstraint("contact_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, default="alias")
+
+    contact: Mapped[Contact] = relationship(back_populates="other_names")
+
+    def audit_label(self) -> str:
+        return f"{self.name} ({self.kind})"
 
 
 class Position(db.Model):

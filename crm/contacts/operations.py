@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm.contacts.models import Contact, Position
+from crm.contacts.models import Contact, ContactName, Position
 from crm.db import db
 from crm.records import sync_children
 
@@ -25,7 +25,11 @@ def save_contact(contact: Contact | None, form, actor, *, may_reassign: bool) ->
         position.start_date = row.start_date.data
         position.end_date = row.end_date.data
 
+    def apply_name(row, child):
+        child.name, child.kind = row.name.data, row.kind.data
+
     sync_children(contact.positions, form.positions.filled(), Position, apply)
+    sync_children(contact.other_names, form.other_names.filled(), ContactName, apply_name)
     contact.refresh_derived()
     contact.stamp(actor)
     if creating:

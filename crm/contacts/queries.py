@@ -73,6 +73,7 @@ def contact_detail(contact_id: int):
         joinedload(Contact.created_by),
         joinedload(Contact.updated_by),
         selectinload(Contact.positions).joinedload(Position.partner),
+        selectinload(Contact.other_names),
     )
     signed = db.session.scalars(
         select(AgreementParty)

@@ -13,6 +13,8 @@ from crm.contacts.models import Contact, Position
 from crm.contacts.operations import save_contact
 from crm.db import db
 from crm.documents.queries import documents_panel
+from crm.duplicates import guard as duplicate_guard
+from crm.duplicates.views import merged_redirect
 from crm.forms import EmptyForm
 from crm.partners.models import Partner
 from crm.records import can_archive, can_restore
@@ -49,6 +51,8 @@ def lookup():
 def detail(contact_id: int):
     data = queries.contact_detail(contact_id)
     contact = data["contact"]
+    if moved := merged_redirect("contact", contact):
+        return moved
     return render_template(
         "contacts/detail.html",
         **data,
@@ -58,12 +62,13 @@ def detail(contact_id: int):
         action_form=EmptyForm(),
         may_archive=can_archive(current_user, contact),
         may_restore=can_restore(current_user, contact),
+        may_merge=current_user.has_role("manager"),
         documents=documents_panel("contact", contact),
     )
 
 
-def _form_page(form, contact):
-    return render_template("contacts/form.html", form=form, contact=contact)
+def _form_page(form, contact, guard=None):
+    return render_template("contacts/form.html", form=form, contact=contact, guard=guard)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -76,22 +81,31 @@ def create():
         if partner is not None:
             form.positions.entries[0].form.partner.data = partner.id
             form.positions.entries[0].form.partner.record = partner
+    guard = None
     if form.validate_on_submit():
-        contact = save_contact(
-            None, form, current_user, may_reassign=current_user.has_role("manager")
-        )
-        db.session.commit()
-        flash(_("Contact saved."), "success")
-        return redirect(url_for("contacts.detail", contact_id=contact.id))
-    return _form_page(form, None)
+        # Likely duplicates are shown first; saving anyway is one more click.
+        guard = duplicate_guard.check("contact", form)
+        if not guard.blocking:
+            contact = save_contact(
+                None, form, current_user, may_reassign=current_user.has_role("manager")
+            )
+            db.session.commit()
+            flash(_("Contact saved."), "success")
+            return redirect(url_for("contacts.detail", contact_id=contact.id))
+    return _form_page(form, None, guard)
 
 
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
 @requires("staff")
 def edit(contact_id: int):
     contact = crud.load_or_404(
-        Contact, contact_id, selectinload(Contact.positions).joinedload(Position.partner)
+        Contact,
+        contact_id,
+        selectinload(Contact.positions).joinedload(Position.partner),
+        selectinload(Contact.other_names),
     )
+    if moved := merged_redirect("contact", contact, edit=True):
+        return moved
     form = ContactForm(obj=contact)
     crud.prepare_owner_field(form, contact)
     if request.method == "GET":

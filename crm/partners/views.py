@@ -8,6 +8,8 @@ from sqlalchemy.orm import selectinload
 from crm import crud
 from crm.activities.timeline import timeline
 from crm.documents.queries import documents_panel
+from crm.duplicates import guard as duplicate_guard
+from crm.duplicates.views import merged_redirect
 from crm.forms import EmptyForm
 from crm.partners import queries
 from crm.partners.forms import PartnerForm
@@ -52,6 +54,8 @@ def lookup():
 def detail(partner_id: int):
     data = queries.partner_detail(partner_id)
     partner = data["partner"]
+    if moved := merged_redirect("partner", partner):
+        return moved
     return render_template(
         "partners/detail.html",
         **data,
@@ -61,12 +65,13 @@ def detail(partner_id: int):
         action_form=EmptyForm(),
         may_archive=can_archive(current_user, partner),
         may_restore=can_restore(current_user, partner),
+        may_merge=current_user.has_role("manager"),
         documents=documents_panel("partner", partner),
     )
 
 
-def _form_page(form, partner):
-    return render_template("partners/form.html", form=form, partner=partner)
+def _form_page(form, partner, guard=None):
+    return render_template("partners/form.html", form=form, partner=partner, guard=guard)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -74,18 +79,22 @@ def _form_page(form, partner):
 def create():
     form = PartnerForm()
     crud.prepare_owner_field(form, None)
+    guard = None
     if form.validate_on_submit():
-        try:
-            partner = save_partner(
-                None, form, current_user, may_reassign=current_user.has_role("manager")
-            )
-        except PartnerError as exc:
-            crud.apply_errors(form, exc.errors)
-        else:
-            crud.commit_or_stale(form)
-            flash(_("Partner saved."), "success")
-            return redirect(url_for("partners.detail", partner_id=partner.id))
-    return _form_page(form, None)
+        # Likely duplicates are shown first; saving anyway is one more click.
+        guard = duplicate_guard.check("partner", form)
+        if not guard.blocking:
+            try:
+                partner = save_partner(
+                    None, form, current_user, may_reassign=current_user.has_role("manager")
+                )
+            except PartnerError as exc:
+                crud.apply_errors(form, exc.errors)
+            else:
+                crud.commit_or_stale(form)
+                flash(_("Partner saved."), "success")
+                return redirect(url_for("partners.detail", partner_id=partner.id))
+    return _form_page(form, None, guard)
 
 
 @bp.route("/<int:partner_id>/edit", methods=["GET", "POST"])
@@ -98,6 +107,8 @@ def edit(partner_id: int):
         selectinload(Partner.figures),
         selectinload(Partner.tags),
     )
+    if moved := merged_redirect("partner", partner, edit=True):
+        return moved
     form = PartnerForm(obj=partner)
     crud.prepare_owner_field(form, partner)
     if request.method == "GET":
