@@ -97,14 +97,35 @@ def build(url: str, partners: int, agreements: int, fresh: bool):
         else:
             db.create_all()  # tables added since the database was built
         db.session.commit()
+        sync_indexes(db.engine)
+        # Planner statistics, committed (an ANALYZE rolled back with its transaction
+        # leaves SQLite without any).
         if db.engine.dialect.name == "sqlite":
-            with db.engine.connect() as conn:
+            with db.engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")
         else:
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("ANALYZE")
+                conn.exec_driver_sql("VACUUM ANALYZE")
     add_flask_admin(app)
     return app
+
+
+def sync_indexes(engine):
+    """Make a database built earlier carry exactly the models' indexes (create_all adds
+    tables, not the indexes added to existing ones since)."""
+    from sqlalchemy import inspect
+
+    with engine.begin() as conn:
+        inspector = inspect(conn)
+        for table in db.metadata.sorted_tables:
+            have = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            want = {ix.name for ix in table.indexes}
+            for name in sorted(have - want):
+                if name.startswith("ix_"):
+                    conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            for index in table.indexes:
+                if index.name not in have:
+                    index.create(conn)
 
 
 def add_flask_admin(app):
