@@ -5,6 +5,7 @@ from crm.agreements.models import Agreement, AgreementParty  # noqa: F401
 from crm.audit.models import AuditEntry  # noqa: F401
 from crm.auth.models import User  # noqa: F401
 from crm.contacts.models import Contact, Position  # noqa: F401
+from crm.dashboard.models import DashboardVersion  # noqa: F401
 from crm.dataio.models import DataImport, DataImportChange, DataImportRow  # noqa: F401
 from crm.partners.models import KeyFigure, Partner, PartnerName, Tag  # noqa: F401
 from crm.projects.models import (  # noqa: F401

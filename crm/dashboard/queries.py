@@ -212,7 +212,7 @@ class Figure:
 # --- agreements ---------------------------------------------------------------------------
 
 
-def _among(column, ids):
+def among(column, ids):
     """`column IN (ids)` as a filter on rows found otherwise. SQLite would drive the
     query from the list of ids when the column is a rowid, reading each matching row
     from the table; `column + 0` makes it keep its plan (a range of a covering index)
@@ -233,7 +233,7 @@ def _agreements(f: DashboardFilters, *columns, all_time: bool = False):
     if conditions := f.partner_conditions():
         if all_time:
             query = query.where(
-                _among(
+                among(
                     Agreement.id,
                     select(AgreementParty.agreement_id)
                     .join(Partner, Partner.id == AgreementParty.partner_id)
@@ -843,7 +843,7 @@ def _projects(f: DashboardFilters, *columns):
         query = query.where(Project.owner_id == f.owner)
     if conditions := f.partner_conditions():
         query = query.where(
-            _among(
+            among(
                 Project.id,
                 select(ProjectPartner.project_id)
                 .join(Partner, Partner.id == ProjectPartner.partner_id)

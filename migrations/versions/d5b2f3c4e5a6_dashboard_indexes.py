@@ -1,11 +1,13 @@
 """covering indexes for the dashboard's figures (partners, agreements, parties, links,
-projects), read from the index alone at 100k partners / 200k agreements
+projects, actuals), read from the index alone at 100k partners / 200k agreements; the
+dashboard_version row that invalidates every worker's cached figures
 
 Revision ID: d5b2f3c4e5a6
 Revises: d5a1e2b3c4f5
 Create Date: 2026-11-25 16:00:00
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
@@ -60,6 +62,12 @@ REPLACED = [
 
 
 def upgrade():
+    op.create_table(
+        "dashboard_version",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_version")),
+    )
     for table, name, columns in NEW:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(name, columns, unique=False)
@@ -75,3 +83,4 @@ def downgrade():
     for table, name, _columns in reversed(NEW):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(name)
+    op.drop_table("dashboard_version")
