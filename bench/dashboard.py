@@ -10,6 +10,10 @@ Flask-Admin ModelView list of the same `partner` table on the same database.
 Reports medians measured side by side in one run (the scales interleaved), their ratios,
 and the SQL statement count of each page at each scale (equal: a fixed number).
 Goal for the list: ours at most 0.25x Flask-Admin's time.
+
+    .venv/bin/python bench/dashboard.py --explain '/dashboard/?country=CN'
+
+prints the plan of every statement of one uncached page at the large scale instead.
 """
 
 from __future__ import annotations
@@ -245,6 +249,35 @@ def compare(label, small, large, runs, clear):
     return small_ms, large_ms
 
 
+def explain(app, client, url) -> None:
+    """Print each statement of one uncached request with its plan: EXPLAIN QUERY PLAN on
+    SQLite, EXPLAIN ANALYZE on PostgreSQL (with the time each took there)."""
+    from crm.dashboard.cache import app_cache
+
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many):
+        seen.append((statement, parameters))
+
+    app_cache(app).clear()
+    event.listen(engine, "before_cursor_execute", record)
+    client.get(url)
+    event.remove(engine, "before_cursor_execute", record)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        for statement, parameters in seen:
+            head = statement.lstrip().split(None, 1)[0].upper()
+            if head != "SELECT":
+                continue
+            print("\n" + " ".join(statement.split())[:300])
+            prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ANALYZE "
+            for row in conn.exec_driver_sql(prefix + statement, parameters):
+                print("   ", row[3] if sqlite else row[0])
+        conn.rollback()
+
+
 def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -257,6 +290,9 @@ def main():
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--fresh", action="store_true", help="rebuild the databases")
     parser.add_argument("--deep-page", type=int, default=1000, help="the deep list page")
+    parser.add_argument(
+        "--explain", metavar="URL", help="print the plan of each statement of URL (large)"
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     # The small database keeps the large one's ratio of agreements to partners.
@@ -296,6 +332,9 @@ def main():
         ),
     ]
     small, large = scales["small"], scales["large"]
+    if args.explain:
+        explain(apps["large"], clients["large"], args.explain)
+        return
     print(
         f"\n{dialect}: {small[0]:,} partners / {small[1]:,} agreements vs "
         f"{large[0]:,} partners / {large[1]:,} agreements, median of {args.runs} runs "
