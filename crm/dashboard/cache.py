@@ -108,7 +108,8 @@ def current_version() -> int:
 
 def cached(key, compute):
     """The cached value for `key` at the current version, computed when missing."""
-    seconds = current_app.config.get("DASHBOARD_CACHE_SECONDS", DEFAULT_SECONDS)
+    # A number, or its text when set as CRM_DASHBOARD_CACHE_SECONDS.
+    seconds = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", DEFAULT_SECONDS) or 0)
     if not seconds:
         return compute()
     return app_cache().get_or_compute(current_version(), key, compute, seconds)

@@ -35,6 +35,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.orm import joinedload
@@ -662,7 +663,40 @@ def new_and_active_partners(f: DashboardFilters, groups: list[tuple] | None = No
     new_before = sum(row[4] for row in groups)
 
     def active(start, end):
-        return _partners(f, func.count(Partner.id)).where(active_between(start, end))
+        if f.owner or f.partner_conditions():
+            return _partners(f, func.count(Partner.id)).where(active_between(start, end))
+        # No filter on the partners: count the partners met in the period (the events
+        # active_between reads), leaving the few archived partners out by id rather
+        # than reading each partner met from the table.
+        link = activity_partner.c
+        met = (
+            select(link.partner_id.label("partner_id"))
+            .join(Activity, Activity.id == link.activity_id)
+            .where(
+                Activity.occurred_at >= _day_start(start),
+                Activity.occurred_at < _day_start(end + timedelta(days=1)),
+                Activity.archived_at.is_(None),
+            )
+        )
+        signed = (
+            select(AgreementParty.partner_id)
+            .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+            .where(
+                Agreement.signed_on >= start,
+                Agreement.signed_on <= end,
+                Agreement.archived_at.is_(None),
+            )
+        )
+        partners = union(met, signed).subquery()
+        return (
+            select(func.count())
+            .select_from(partners)
+            .where(
+                partners.c.partner_id.not_in(
+                    select(Partner.id).where(Partner.archived_at.is_not(None))
+                )
+            )
+        )
 
     active_now, active_before = db.session.execute(
         select(

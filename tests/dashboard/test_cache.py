@@ -105,3 +105,31 @@ def test_only_writes_to_the_figures_tables_bump(app, users):
     make_partner("Two", status="active")
     db.session.commit()
     assert version() == before + 2
+
+
+def test_cache_seconds_from_the_environment(make_app, monkeypatch):
+    """CRM_DASHBOARD_CACHE_SECONDS arrives as text; 0 turns the cache off."""
+    from tests.factories import make_user
+
+    monkeypatch.setenv("CRM_DASHBOARD_CACHE_SECONDS", "0")
+    app = make_app()
+    with app.app_context():
+        manager = make_user(role="manager")
+        db.session.commit()
+        client = app.test_client().login_as(manager)
+        token = manager.get_id()
+        client.get("/dashboard/")
+        with count_statements(app) as again:
+            assert client.get("/dashboard/").status_code == 200
+        assert again.count > 10, again  # computed afresh: nothing was kept
+        assert not app_cache(app).entries
+    monkeypatch.setenv("CRM_DASHBOARD_CACHE_SECONDS", "60")
+    cached_app = make_app()
+    with cached_app.app_context():
+        client = cached_app.test_client()
+        with client.session_transaction() as sess:
+            sess["_user_id"], sess["_fresh"] = token, True
+        client.get("/dashboard/")
+        with count_statements(cached_app) as again:
+            assert client.get("/dashboard/").status_code == 200
+        assert again.count <= 6, again
