@@ -192,6 +192,10 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(enforce_access)
     app.after_request(set_security_headers)
 
+    from crm.listing import select_options
+
+    app.jinja_env.globals["select_options"] = select_options  # for the list macros
+
     @app.context_processor
     def inject_globals():
         from flask_babel import get_locale

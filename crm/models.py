@@ -6,6 +6,7 @@ from crm.api.models import ApiToken  # noqa: F401
 from crm.audit.models import AuditEntry  # noqa: F401
 from crm.auth.models import User  # noqa: F401
 from crm.contacts.models import Contact, ContactName, Position  # noqa: F401
+from crm.dashboard.models import DashboardVersion  # noqa: F401
 from crm.dataio.models import DataImport, DataImportChange, DataImportRow  # noqa: F401
 from crm.documents.models import Document, DocumentVersion  # noqa: F401
 from crm.duplicates.models import DuplicateKey, DuplicatePair, DuplicateProfile  # noqa: F401

@@ -192,6 +192,18 @@ VOCABULARIES = {
 }
 
 
+@lru_cache(maxsize=64)
+def _translated(vocabulary_name: str, locale_name: str) -> dict:
+    """A vocabulary's labels translated into one language (computed once per language:
+    a list page asks for two labels on each of its rows)."""
+    return {code: str(text) for code, text in VOCABULARIES[vocabulary_name].items()}
+
+
 def vocab_label(vocabulary_name: str, code) -> str:
     """Template helper: the label of `code` in the named vocabulary."""
-    return label(VOCABULARIES[vocabulary_name], code)
+    try:
+        locale = str(get_locale() or "en")
+    except RuntimeError:
+        return label(VOCABULARIES[vocabulary_name], code)
+    found = _translated(vocabulary_name, locale).get(code)
+    return found if found is not None else str(code or "")

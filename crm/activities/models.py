@@ -39,6 +39,14 @@ def _link_table(name: str, record: str) -> Table:
 
 
 activity_partner = _link_table("activity_partner", "partner")
+# By time: the dashboard's "going cold" reads the partners heard from since a day, and
+# the longest silent ones oldest first, from this index (crm/dashboard/queries.py).
+Index(
+    "ix_activity_partner_occurred",
+    activity_partner.c.occurred_at,
+    activity_partner.c.partner_id,
+    activity_partner.c.activity_id,
+)
 activity_contact = _link_table("activity_contact", "contact")
 activity_agreement = _link_table("activity_agreement", "agreement")
 activity_project = _link_table("activity_project", "project")

@@ -52,8 +52,29 @@ class Agreement(RecordMixin, db.Model):
         Index("ix_agreement_updated_at_id", "updated_at", "id", "archived_at"),
         Index("ix_agreement_stage_signed", "stage", "signed_sort", "id", "archived_at"),
         Index("ix_agreement_type_signed", "type", "signed_sort", "id", "archived_at"),
-        Index("ix_agreement_signed_on", "signed_on"),
+        # The dashboard's figures read these alone (crm/dashboard/queries.py): what was
+        # signed in a period (per quarter, type and currency), and the signed agreements
+        # by expiry, with what rolling a term and a notice period need.
+        Index(
+            "ix_agreement_signed_figures",
+            "signed_on",
+            "archived_at",
+            "owner_id",
+            "type",
+            "value_currency",
+            "value_amount",
+        ),
         Index("ix_agreement_expires_on", "expires_on"),
+        Index(
+            "ix_agreement_stage_expiry",
+            "stage",
+            "auto_renew",
+            "expires_on",
+            "effective_from",
+            "notice_days",
+            "archived_at",
+            "owner_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,13 +179,19 @@ class AgreementParty(db.Model):
 
     __tablename__ = "agreement_party"
     __audit_parent__ = ("agreement", "parties")
-    __table_args__ = (CheckConstraint(check_in("role", PARTY_ROLES), name="role_known"),)
+    __table_args__ = (
+        CheckConstraint(check_in("role", PARTY_ROLES), name="role_known"),
+        # Both ways round, so "agreements with a party of this kind / country" is read
+        # from the index alone, from the agreements' side or from the partners'.
+        Index("ix_agreement_party_agreement_partner", "agreement_id", "partner_id"),
+        Index("ix_agreement_party_partner_agreement", "partner_id", "agreement_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(
-        ForeignKey("agreement.id", ondelete="CASCADE"), nullable=False, index=True
+        ForeignKey("agreement.id", ondelete="CASCADE"), nullable=False
     )
-    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), nullable=False, index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), nullable=False)
     role: Mapped[str] = mapped_column(String(20), nullable=False, default="party")
     signatory_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
     signatory_title: Mapped[str | None] = mapped_column(String(300))

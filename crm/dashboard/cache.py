@@ -1,11 +1,20 @@
-"""The dashboard's aggregates, kept in an in-process dict on the app and cleared by writes.
+"""The dashboard's aggregates, cached in each worker and invalidated for all of them.
 
-Any session commit whose transaction wrote to a table the figures read (flushed ORM
-changes, or an INSERT/UPDATE/DELETE run through the session) clears the cache of the app
-it ran in; a rolled-back write leaves its mark, so the next commit clears (harmless).
-Other processes (several web workers) are not told: entries also expire after
-DASHBOARD_CACHE_SECONDS (default 300), which bounds how stale another worker's page can
-be. Writes made outside the ORM session (raw engine connections) rely on that expiry.
+What is shared is a version, not the figures: row 1 of `dashboard_version` (in the
+database every worker and host already shares). A session commit whose transaction wrote
+to a table the figures read (flushed ORM changes, or an INSERT/UPDATE/DELETE run through
+the session on such a table, or any textual statement) bumps that version in the same
+transaction, so the new version becomes visible exactly when the write does. Each page
+reads the version once (one small statement) and keeps its figures in this process under
+(version, filters): after a write in any worker, every worker's next page finds no entry
+for the new version and computes afresh; entries of older versions are dropped. A
+computation that raced a write stores its figures under the version it read before them,
+which nobody asks for any more. A write rolled back after its flush leaves its mark on
+the session: the next commit bumps (harmless).
+
+Entries also expire after DASHBOARD_CACHE_SECONDS (default 300; 0 turns the cache off):
+the bound on staleness for writes made outside the ORM session (raw engine connections,
+another program writing to the database), which do not bump the version.
 """
 
 from __future__ import annotations
@@ -13,9 +22,11 @@ from __future__ import annotations
 import threading
 from time import monotonic
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select, text
+
+from crm.db import db
 
 KEY = "dashboard_cache"
 MAX_ENTRIES = 256
@@ -40,33 +51,39 @@ TABLES = frozenset(
     }
 )
 _DIRTY = "dashboard_cache_dirty"
+# One statement on both SQLite (>= 3.24) and PostgreSQL; creates the row when missing.
+BUMP = text(
+    "INSERT INTO dashboard_version (id, version) VALUES (1, 1) "
+    "ON CONFLICT (id) DO UPDATE SET version = dashboard_version.version + 1"
+)
 
 
 class DashboardCache:
-    """key -> (expires at, value); a generation counter stops a computation that raced a
-    write from storing figures read before it."""
+    """(version, key) -> (expires at, value), for the newest version seen only."""
 
     def __init__(self):
         self.entries: dict = {}
-        self.generation = 0
+        self.version: int | None = None
         self.lock = threading.Lock()
 
     def clear(self) -> None:
         with self.lock:
-            self.generation += 1
             self.entries.clear()
 
-    def get_or_compute(self, key, compute, seconds: float):
-        entry = self.entries.get(key)
+    def get_or_compute(self, version: int, key, compute, seconds: float):
+        entry = self.entries.get((version, key))
         if entry is not None and entry[0] > monotonic():
             return entry[1]
-        generation = self.generation
         value = compute()
         with self.lock:
-            if generation == self.generation:
+            if self.version is None or version > self.version:
+                # A newer version: every entry held is stale.
+                self.entries.clear()
+                self.version = version
+            if version == self.version:
                 if len(self.entries) >= MAX_ENTRIES:
                     self.entries.clear()
-                self.entries[key] = (monotonic() + seconds, value)
+                self.entries[(version, key)] = (monotonic() + seconds, value)
         return value
 
 
@@ -78,12 +95,24 @@ def app_cache(app=None) -> DashboardCache:
     return cache
 
 
+def current_version() -> int:
+    """The shared version, read once per request (0 before any write bumped it)."""
+    if "dashboard_version" not in g:
+        from crm.dashboard.models import DashboardVersion
+
+        g.dashboard_version = (
+            db.session.scalar(select(DashboardVersion.version).where(DashboardVersion.id == 1)) or 0
+        )
+    return g.dashboard_version
+
+
 def cached(key, compute):
-    """For queries.dashboard_data: the current app's cached value, computed when missing."""
-    seconds = current_app.config.get("DASHBOARD_CACHE_SECONDS", DEFAULT_SECONDS)
+    """The cached value for `key` at the current version, computed when missing."""
+    # A number, or its text when set as CRM_DASHBOARD_CACHE_SECONDS.
+    seconds = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", DEFAULT_SECONDS) or 0)
     if not seconds:
         return compute()
-    return app_cache().get_or_compute(key, compute, seconds)
+    return app_cache().get_or_compute(current_version(), key, compute, seconds)
 
 
 def _touches(objects) -> bool:
@@ -102,15 +131,28 @@ def _after_flush(session, _context):
 
 
 def _orm_execute(state):
-    if not state.is_select:
+    if state.is_select:
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name is None or name in TABLES:  # textual SQL: assume it may change the figures
         state.session.info[_DIRTY] = True
 
 
+def _before_commit(session):
+    # Flush first: changes still pending would otherwise be flushed after this hook.
+    session.flush()
+    if session.info.pop(_DIRTY, False):
+        session.connection().execute(BUMP)
+        session.info["dashboard_bumped"] = True
+
+
 def _after_commit(session):
-    if session.info.pop(_DIRTY, False) and has_app_context():
+    if session.info.pop("dashboard_bumped", False) and has_app_context():
         cache = current_app.extensions.get(KEY)
         if cache is not None:
             cache.clear()
+        g.pop("dashboard_version", None)
 
 
 def install() -> None:
@@ -118,6 +160,7 @@ def install() -> None:
     for name, listener in (
         ("after_flush", _after_flush),
         ("do_orm_execute", _orm_execute),
+        ("before_commit", _before_commit),
         ("after_commit", _after_commit),
     ):
         if not event.contains(Session, name, listener):

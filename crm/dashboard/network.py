@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from crm.agreements.models import Agreement, AgreementParty
+from crm.dashboard.queries import among
 from crm.db import db
 from crm.listing import country_code, parse_id
 from crm.partners.models import Partner
@@ -126,21 +127,42 @@ def _drawn(f: NetworkFilters, partner):
     return and_(partner.archived_at.is_(None), or_(partner.is_own.is_(True), *[and_(*conditions)]))
 
 
+def _live_parties(f: NetworkFilters, party):
+    """Conditions for rows of agreement_party (`party`) on live agreements in the period.
+
+    With a period, the agreements signed in it are joined (found by their signing day).
+    Without one, every live agreement counts: rather than reading each of them from the
+    table (hundreds of thousands of lookups), the few archived ones are left out by id,
+    so the parties are read from their covering index alone."""
+    if f.agreement_period():
+        return [
+            among(
+                party.agreement_id,
+                select(Agreement.id).where(Agreement.archived_at.is_(None), *f.agreement_period()),
+            )
+        ]
+    return [
+        party.agreement_id.not_in(select(Agreement.id).where(Agreement.archived_at.is_not(None)))
+    ]
+
+
 def _ranked(f: NetworkFilters) -> tuple[list[int], bool]:
     """The drawn partners with the most agreements and projects in scope (us first), at
-    most MAX_PARTNERS; and whether there were more."""
+    most MAX_PARTNERS; and whether there were more. Each kind of record is counted per
+    partner before the partners are joined."""
     agreements = (
-        select(AgreementParty.partner_id.label("partner_id"))
-        .join(Agreement, Agreement.id == AgreementParty.agreement_id)
-        .where(Agreement.archived_at.is_(None), *f.agreement_period())
+        select(AgreementParty.partner_id.label("partner_id"), func.count().label("n"))
+        .where(*_live_parties(f, AgreementParty))
+        .group_by(AgreementParty.partner_id)
     )
     projects = (
-        select(ProjectPartner.partner_id.label("partner_id"))
+        select(ProjectPartner.partner_id.label("partner_id"), func.count().label("n"))
         .join(Project, Project.id == ProjectPartner.project_id)
         .where(Project.archived_at.is_(None), *f.project_period())
+        .group_by(ProjectPartner.partner_id)
     )
     records = agreements.union_all(projects).subquery()
-    n = func.count()
+    n = func.sum(records.c.n)
     rows = db.session.execute(
         select(Partner.id)
         .join(records, records.c.partner_id == Partner.id)
@@ -153,8 +175,9 @@ def _ranked(f: NetworkFilters) -> tuple[list[int], bool]:
     return ids[:MAX_PARTNERS], len(ids) > MAX_PARTNERS
 
 
-def _pairs(ids: list[int], link, record_id, record, record_conditions):
-    """(partner a, partner b, records shared) for pairs among `ids`, a < b."""
+def _pairs(ids: list[int], link, record_id, live):
+    """(partner a, partner b, records shared) for pairs among `ids`, a < b; `live` gives
+    the conditions on the first link row for its record to count."""
     one, two = aliased(link), aliased(link)
     shared = func.count(func.distinct(getattr(one, record_id)))
     return db.session.execute(
@@ -166,13 +189,9 @@ def _pairs(ids: list[int], link, record_id, record, record_conditions):
                 two.partner_id > one.partner_id,
             ),
         )
-        .join(record, record.id == getattr(one, record_id))
-        .where(
-            one.partner_id.in_(ids),
-            two.partner_id.in_(ids),
-            record.archived_at.is_(None),
-            *record_conditions,
-        )
+        # The second side checks its list of ids as a filter: as an index key it would
+        # seek each of the ids for each row of the first side.
+        .where(one.partner_id.in_(ids), among(two.partner_id, ids), *live(one))
         .group_by(one.partner_id, two.partner_id)
         .order_by(shared.desc(), one.partner_id, two.partner_id)
         .limit(MAX_LINKS + 1)
@@ -182,8 +201,18 @@ def _pairs(ids: list[int], link, record_id, record, record_conditions):
 def network_data(f: NetworkFilters) -> dict:
     """Nodes and links to draw (plain values, cacheable), strongest links first."""
     ids, truncated = _ranked(f)
-    by_agreement = _pairs(ids, AgreementParty, "agreement_id", Agreement, f.agreement_period())
-    by_project = _pairs(ids, ProjectPartner, "project_id", Project, f.project_period())
+    by_agreement = _pairs(ids, AgreementParty, "agreement_id", lambda one: _live_parties(f, one))
+    by_project = _pairs(
+        ids,
+        ProjectPartner,
+        "project_id",
+        lambda one: [
+            among(
+                one.project_id,
+                select(Project.id).where(Project.archived_at.is_(None), *f.project_period()),
+            )
+        ],
+    )
     truncated = truncated or len(by_agreement) > MAX_LINKS or len(by_project) > MAX_LINKS
     weights: dict[tuple[int, int], list[int]] = {}
     for a, b, n in by_agreement[:MAX_LINKS]:

@@ -5,8 +5,13 @@ understands, chosen so the list shows exactly the records counted. The page's fi
 apply to everything: owner (of the record; assignee for follow-ups), and partner kind and
 country: the partners themselves, or the records linked to such a partner (an agreement
 party, a project partner, a partner an activity is linked to, the record a follow-up is
-about). Figures and lists build those conditions from the same clauses
-(`with_party`, `with_partner`, `active_between` ...), so counts agree by construction.
+about). Where a figure shares a clause with its list it uses it; where the dashboard
+needs another form of the same condition to stay fast at 100k partners (matching
+partners first, a covering index, several figures folded into one statement), it selects
+the same records, and the tests check every drill-down count against its figure.
+
+Speed: each statement reads a covering index over the period or window it concerns
+(see the indexes named in the docstrings); the number of statements is fixed.
 """
 
 from __future__ import annotations
@@ -16,22 +21,43 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, case, cast, exists, extract, func, or_, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import joinedload
 
 from crm.activities.models import Activity, FollowUp, activity_partner
 from crm.activities.queries import follow_up_about_partner
 from crm.activities.queries import with_partner as activity_with_partner
-from crm.agreements.models import Agreement
-from crm.agreements.queries import with_party
+from crm.agreements.models import Agreement, AgreementParty
 from crm.auth.models import User
-from crm.db import db
+from crm.db import UTCDateTime, db
 from crm.listing import parse_id
 from crm.partners.models import Partner
 from crm.partners.queries import active_between
-from crm.projects.models import Indicator, IndicatorActual, IndicatorKind, Milestone, Project
+from crm.projects.models import (
+    Indicator,
+    IndicatorActual,
+    IndicatorKind,
+    Milestone,
+    Project,
+    ProjectPartner,
+)
 from crm.projects.queries import running_from
-from crm.projects.queries import with_partner as project_with_partner
 from crm.rates.models import ExchangeRate
 from crm.rates.queries import Conversion
 from crm.vocab import (
@@ -192,12 +218,42 @@ class Figure:
 # --- agreements ---------------------------------------------------------------------------
 
 
-def _agreements(f: DashboardFilters, *columns):
+def among(column, ids):
+    """`column IN (ids)` as a filter on rows found otherwise. SQLite would drive the
+    query from the list of ids when the column is a rowid, reading each matching row
+    from the table; `column + 0` makes it keep its plan (a range of a covering index)
+    and look each id up in the list, built once. PostgreSQL plans both alike."""
+    return (column + literal_column("0")).in_(ids)
+
+
+def _agreements(f: DashboardFilters, *columns, all_time: bool = False):
+    """Live agreements under the page's filters. A partner kind / country means a party
+    of that kind / country (the records crm.agreements.queries.with_party finds for the
+    lists), looked for from the smaller side: figures bounded by a period or a window
+    probe the parties of each agreement in it (EXISTS, from the covering index on
+    agreement_party); all-time figures (`all_time`) start from the matching partners and
+    their agreements instead, rather than probing every agreement."""
     query = select(*columns).where(Agreement.archived_at.is_(None))
     if f.owner:
         query = query.where(Agreement.owner_id == f.owner)
     if conditions := f.partner_conditions():
-        query = query.where(with_party(conditions))
+        if all_time:
+            query = query.where(
+                among(
+                    Agreement.id,
+                    select(AgreementParty.agreement_id)
+                    .join(Partner, Partner.id == AgreementParty.partner_id)
+                    .where(*conditions),
+                )
+            )
+        else:
+            query = query.where(
+                exists(
+                    select(AgreementParty.partner_id)
+                    .join(Partner, Partner.id == AgreementParty.partner_id)
+                    .where(AgreementParty.agreement_id == Agreement.id, *conditions)
+                )
+            )
     return query
 
 
@@ -205,16 +261,45 @@ def _signed_between(start: date, end: date):
     return Agreement.signed_on.between(start, end)
 
 
-def agreements_signed(f: DashboardFilters) -> dict:
-    """Agreements signed in the period and in the previous one, in one statement."""
-    prev_start, prev_end = f.previous
-    now, before = db.session.execute(
+def _quarter(month_column):
+    return case((month_column <= 3, 1), (month_column <= 6, 2), (month_column <= 9, 3), else_=4)
+
+
+def signed_in_periods(f: DashboardFilters) -> list[tuple]:
+    """The agreements signed in the period and in the previous one, grouped by year,
+    quarter, type and currency: counts and values in each period. One statement, reading
+    only the index on the signing day (ix_agreement_signed_figures) over the two periods;
+    agreements_signed, signed_per_quarter and agreement_values fold its few rows."""
+    prev_start, _prev_end = f.previous
+    now = _signed_between(f.start, f.end)
+    valued = Agreement.value_amount.is_not(None)
+    year = cast(extract("year", Agreement.signed_on), Integer)
+    quarter = _quarter(cast(extract("month", Agreement.signed_on), Integer))
+    return db.session.execute(
         _agreements(
             f,
-            func.count(case((_signed_between(f.start, f.end), Agreement.id))),
-            func.count(case((_signed_between(prev_start, prev_end), Agreement.id))),
+            year,
+            quarter,
+            Agreement.type,
+            Agreement.value_currency,
+            func.count(case((now, Agreement.id))),
+            func.count(case((now, None), else_=Agreement.id)),
+            func.count(case((and_(now, valued), Agreement.id))),
+            func.count(case((now, None), else_=case((valued, Agreement.id)))),
+            func.sum(case((now, Agreement.value_amount))),
+            func.sum(case((now, None), else_=Agreement.value_amount)),
         )
-    ).one()
+        .where(_signed_between(prev_start, f.end))
+        .group_by(year, quarter, Agreement.type, Agreement.value_currency)
+    ).all()
+
+
+def agreements_signed(f: DashboardFilters, rows: list[tuple] | None = None) -> dict:
+    """Agreements signed in the period and in the previous one."""
+    prev_start, prev_end = f.previous
+    rows = signed_in_periods(f) if rows is None else rows
+    now = sum(row[4] for row in rows)
+    before = sum(row[5] for row in rows)
 
     def drill(start, end):
         return Drill(
@@ -229,25 +314,17 @@ def agreements_signed(f: DashboardFilters) -> dict:
     }
 
 
-def _quarter(month_column):
-    return case((month_column <= 3, 1), (month_column <= 6, 2), (month_column <= 9, 3), else_=4)
-
-
-def signed_per_quarter(f: DashboardFilters) -> dict:
+def signed_per_quarter(f: DashboardFilters, rows: list[tuple] | None = None) -> dict:
     """Agreements signed in the period, per quarter and type (quarters cut to the period)."""
-    year = cast(extract("year", Agreement.signed_on), Integer)
-    quarter = _quarter(cast(extract("month", Agreement.signed_on), Integer))
-    rows = db.session.execute(
-        _agreements(f, year, quarter, Agreement.type, func.count(Agreement.id))
-        .where(_signed_between(f.start, f.end))
-        .group_by(year, quarter, Agreement.type)
-    ).all()
+    rows = signed_in_periods(f) if rows is None else rows
     quarters = []
     q_year, q = f.start.year, (f.start.month - 1) // 3 + 1
     while date(q_year, 3 * q - 2, 1) <= f.end:
         quarters.append((q_year, q))
         q_year, q = (q_year, q + 1) if q < 4 else (q_year + 1, 1)
-    counts = {(int(y), int(qq), t): n for y, qq, t, n in rows}
+    counts: dict[tuple, int] = defaultdict(int)
+    for y, qq, kind, _currency, n, *_rest in rows:
+        counts[(int(y), int(qq), kind)] += n
     series = []
     for code, label in AGREEMENT_TYPES.items():
         points = []
@@ -275,10 +352,12 @@ def _quarter_end(year: int, quarter: int) -> date:
 
 
 def agreements_by_stage(f: DashboardFilters) -> list[Figure]:
-    """Every live agreement by its stage today."""
+    """Every live agreement by its stage today (ix_agreement_stage_expiry alone)."""
     rows = dict(
         db.session.execute(
-            _agreements(f, Agreement.stage, func.count(Agreement.id)).group_by(Agreement.stage)
+            _agreements(f, Agreement.stage, func.count(Agreement.id), all_time=True).group_by(
+                Agreement.stage
+            )
         ).all()
     )
     return [
@@ -292,12 +371,20 @@ def agreements_by_stage(f: DashboardFilters) -> list[Figure]:
     ]
 
 
+def _signed_expiring(start: date, end: date):
+    """Signed agreements whose recorded expiry falls between two days. `auto_renew IN
+    (false, true)` (always true) lets the expiry range use ix_agreement_stage_expiry."""
+    return and_(
+        Agreement.stage == "signed",
+        Agreement.auto_renew.in_([False, True]),
+        Agreement.expires_on.between(start, end),
+    )
+
+
 def expiring(f: DashboardFilters, today: date) -> dict:
     """Signed agreements whose recorded expiry falls in the next 90 days: how many."""
     count = db.session.scalar(
-        _agreements(f, func.count(Agreement.id)).where(
-            Agreement.stage == "signed", Agreement.expires_on.between(today, today + SOON)
-        )
+        _agreements(f, func.count(Agreement.id)).where(_signed_expiring(today, today + SOON))
     )
     args = {
         **f.link_args(),
@@ -322,60 +409,85 @@ class Deadline:
     end_due: bool
 
 
-def deadlines(f: DashboardFilters, today: date) -> dict:
-    """Notice deadlines and expiries in the next 90 days, soonest first (top 20).
+def _days_between(later, earlier):
+    """Whole days from `earlier` to `later` (two dates) as an SQL integer."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return cast(func.julianday(later) - func.julianday(earlier), Integer)
+    return later - earlier  # PostgreSQL: date - date is an integer
 
-    Candidates come from SQL, bounded by expiry: expiring within the window, or later by at
-    most the longest notice looked for when a notice period is set, or (auto-renewing ones,
-    whose term rolls) expired within the last ten years. Python then rolls terms and
-    subtracts notice periods on that bounded set, as the home page does. `truncated` says
-    the candidate limit was reached, so the list may miss agreements further out.
+
+def deadlines(f: DashboardFilters, today: date) -> dict:
+    """Notice deadlines and expiries in the next 90 days, soonest first (top 20), and how
+    many there are in all: one statement.
+
+    The day each signed agreement's current term ends is computed in SQL as
+    Agreement.current_term_end does: its recorded expiry, or for an auto-renewing one
+    whose expiry has passed, rolled forward by whole terms (effective_from to expires_on)
+    to the first end on or after today; its notice deadline is that day less the notice
+    period (Agreement.notice_deadline). Only candidates are read, from
+    ix_agreement_stage_expiry alone: expiring from today on, no further than the longest
+    notice looked for (ten years), and auto-renewing ones expired in the last ten years.
     """
-    horizon = today + SOON
-    near = Agreement.expires_on <= horizon
-    candidates = (
-        db.session.execute(
-            _agreements(f, Agreement)
-            .where(
-                Agreement.stage == "signed",
-                Agreement.expires_on.is_not(None),
-                or_(
-                    Agreement.expires_on.between(today, horizon),
-                    and_(
-                        Agreement.notice_days.is_not(None),
-                        Agreement.expires_on.between(today, horizon + LONGEST_NOTICE),
-                    ),
-                    and_(
-                        Agreement.auto_renew.is_(True),
-                        Agreement.effective_from.is_not(None),
-                        Agreement.expires_on.between(today - ROLLING_BACK, today),
-                    ),
-                ),
-            )
-            .order_by(case((near, 0), else_=1), Agreement.expires_on, Agreement.id)
-            .limit(DEADLINE_CANDIDATES)
-        )
-        .scalars()
-        .all()
+    horizon = SOON.days
+    day = literal(today, Date)
+    to_expiry = _days_between(Agreement.expires_on, day)
+    term = _days_between(Agreement.expires_on, Agreement.effective_from) + 1
+    rolls = and_(
+        Agreement.auto_renew.is_(True),
+        Agreement.effective_from.is_not(None),
+        Agreement.expires_on < today,
     )
-    rows = []
-    for agreement in candidates:
-        end, notice = agreement.current_term_end(today), agreement.notice_deadline(today)
-        end_due = end is not None and today <= end <= horizon
-        notice_due = notice is not None and today <= notice <= horizon
-        if end_due or notice_due:
-            first = min(d for d, due in ((notice, notice_due), (end, end_due)) if due)
-            rows.append(
-                Deadline(
-                    agreement.id, agreement.display_name, notice, end, first, notice_due, end_due
-                )
-            )
-    rows.sort(key=lambda row: (row.first, row.agreement_id))
-    return {
-        "rows": rows[:TOP],
-        "total": len(rows),
-        "truncated": len(candidates) >= DEADLINE_CANDIDATES,
-    }
+    # Days from today to the end of the current term (0 when it ends today).
+    to_end = case((rolls, (term - (-to_expiry) % term) % term), else_=to_expiry)
+    candidates = (
+        _agreements(
+            f,
+            Agreement.id.label("id"),
+            to_end.label("to_end"),
+            Agreement.notice_days.label("notice_days"),
+        )
+        .where(
+            Agreement.expires_on.is_not(None),
+            or_(
+                _signed_expiring(today, today + SOON + LONGEST_NOTICE),
+                and_(
+                    Agreement.stage == "signed",
+                    rolls,
+                    Agreement.expires_on >= today - ROLLING_BACK,
+                ),
+            ),
+        )
+        .subquery()
+    )
+    c = candidates.c
+    to_notice = c.to_end - c.notice_days
+    end_due = c.to_end.between(0, horizon)
+    notice_due = and_(c.notice_days.is_not(None), to_notice.between(0, horizon))
+    first = case((notice_due, to_notice), else_=c.to_end)
+    top = (
+        select(c.id, c.to_end, c.notice_days, func.count().over().label("total"))
+        .where(or_(end_due, notice_due))
+        .order_by(first, c.id)
+        .limit(TOP)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(top.c.id, Agreement.title, Agreement.title_zh, top.c.to_end)
+        .add_columns(top.c.notice_days, top.c.total)
+        .join(Agreement, Agreement.id == top.c.id)
+    ).all()
+    found = []
+    total = rows[0].total if rows else 0
+    for agreement_id, title, title_zh, to_end_days, notice_days, _total in rows:
+        end = today + timedelta(days=int(to_end_days))
+        notice = end - timedelta(days=notice_days) if notice_days is not None else None
+        end_due = today <= end <= today + SOON
+        notice_due = notice is not None and today <= notice <= today + SOON
+        first = notice if notice_due else end
+        name = f"{title} · {title_zh}" if title_zh else title
+        found.append(Deadline(agreement_id, name, notice, end, first, notice_due, end_due))
+    found.sort(key=lambda row: (row.first, row.agreement_id))
+    return {"rows": found, "total": int(total)}
 
 
 # --- money --------------------------------------------------------------------------------
@@ -404,38 +516,32 @@ def _rates(f: DashboardFilters) -> dict:
     return {"quotes": quotes, "into": into}
 
 
-def agreement_values(f: DashboardFilters, rates: dict) -> dict:
+def agreement_values(f: DashboardFilters, rates: dict, rows: list[tuple] | None = None) -> dict:
     """Values of agreements signed in the period and in the previous one, per currency
     (never added across currencies), and both converted into the reporting currency with
-    the rate of each agreement's signing year. One statement."""
-    prev_start, prev_end = f.previous
-    year = cast(extract("year", Agreement.signed_on), Integer)
-    now = _signed_between(f.start, f.end)
-    rows = db.session.execute(
-        _agreements(
-            f,
-            Agreement.value_currency,
-            year,
-            func.sum(case((now, Agreement.value_amount), else_=0)),
-            func.sum(case((now, 0), else_=Agreement.value_amount)),
-            func.count(case((now, Agreement.id))),
-        )
-        .where(
-            Agreement.value_amount.is_not(None),
-            _signed_between(prev_start, f.end),
-        )
-        .group_by(Agreement.value_currency, year)
-    ).all()
-    per: dict[str | None, list] = {}
-    current, previous = Conversion(f.report), Conversion(f.report)
-    for currency, y, amount, before, n in rows:
-        currency = currency or None
-        entry = per.setdefault(currency, [Decimal(0), Decimal(0), 0])
+    the rate of each agreement's signing year."""
+    rows = signed_in_periods(f) if rows is None else rows
+    # (currency, year) -> [amount now, amount before, valued now, valued before]
+    sums: dict[tuple, list] = {}
+    for y, _q, _type, currency, _n, _before, valued, valued_before, amount, before in rows:
+        if not (valued or valued_before):
+            continue
+        entry = sums.setdefault((currency or None, int(y)), [Decimal(0), Decimal(0), 0, 0])
         entry[0] += Decimal(amount or 0)
         entry[1] += Decimal(before or 0)
+        entry[2] += valued
+        entry[3] += valued_before
+    per: dict[str | None, list] = {}
+    current, previous = Conversion(f.report), Conversion(f.report)
+    for (currency, y), (amount, before, n, _n_before) in sorted(
+        sums.items(), key=lambda item: (item[0][0] or "", item[0][1])
+    ):
+        entry = per.setdefault(currency, [Decimal(0), Decimal(0), 0])
+        entry[0] += amount
+        entry[1] += before
         entry[2] += n
-        current.add(Decimal(amount or 0), currency, int(y), rates["into"])
-        previous.add(Decimal(before or 0), currency, int(y), rates["into"])
+        current.add(amount, currency, y, rates["into"])
+        previous.add(before, currency, y, rates["into"])
     figures = []
     for currency in sorted(per, key=lambda c: c or ""):
         amount, before, n = per[currency]
@@ -466,19 +572,49 @@ def _partners(f: DashboardFilters, *columns):
     return query
 
 
-def partners_by_status_and_kind(f: DashboardFilters) -> dict:
-    """Live partners by relationship and by kind, every code shown (two statements, each
-    reading its own index)."""
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
+def _created(start: date, end: date):
+    return and_(
+        Partner.created_at >= _day_start(start),
+        Partner.created_at < _day_start(end + timedelta(days=1)),
+    )
+
+
+def partner_groups(f: DashboardFilters) -> list[tuple]:
+    """Live partners by relationship and kind, with those created in the period and in
+    the previous one (UTC days): one statement reading ix_partner_figures alone, whose
+    few rows the status, kind, new-partner and going-cold figures fold."""
+    prev_start, prev_end = f.previous
+    return db.session.execute(
+        _partners(
+            f,
+            Partner.status,
+            Partner.kind,
+            func.count(Partner.id),
+            func.count(case((_created(f.start, f.end), Partner.id))),
+            func.count(case((_created(prev_start, prev_end), Partner.id))),
+        ).group_by(Partner.status, Partner.kind)
+    ).all()
+
+
+def partners_by_status_and_kind(f: DashboardFilters, groups: list[tuple] | None = None) -> dict:
+    """Live partners by relationship and by kind, every code shown."""
+    groups = partner_groups(f) if groups is None else groups
     kinds = PARTNER_KINDS
     if f.kind:
         # The page's kind filter already narrows the partners: other kinds would be zeros
         # whose links (kind=other) could not show "none".
         kinds = {f.kind: kinds[f.kind]}
+    by_status: dict[str, int] = defaultdict(int)
+    by_kind: dict[str, int] = defaultdict(int)
+    for status, kind, n, *_created_counts in groups:
+        by_status[status] += n
+        by_kind[kind] += n
 
-    def figures(column, vocabulary, name):
-        counts = dict(
-            db.session.execute(_partners(f, column, func.count(Partner.id)).group_by(column)).all()
-        )
+    def figures(counts, vocabulary, name):
         return [
             Figure(
                 label,
@@ -490,13 +626,14 @@ def partners_by_status_and_kind(f: DashboardFilters) -> dict:
         ]
 
     return {
-        "statuses": figures(Partner.status, PARTNER_STATUSES, "status"),
-        "kinds": figures(Partner.kind, kinds, "kind"),
+        "statuses": figures(by_status, PARTNER_STATUSES, "status"),
+        "kinds": figures(by_kind, kinds, "kind"),
     }
 
 
 def partners_by_country(f: DashboardFilters) -> list[Figure]:
-    """The countries with the most live partners (unknown country: country=none)."""
+    """The countries with the most live partners (unknown country: country=none), read
+    from ix_partner_countries alone."""
     count = func.count(Partner.id)
     rows = db.session.execute(
         _partners(f, Partner.country, count)
@@ -512,31 +649,59 @@ def partners_by_country(f: DashboardFilters) -> list[Figure]:
     ]
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=UTC)
-
-
-def new_and_active_partners(f: DashboardFilters) -> dict:
-    """Live partners created in the period and in the previous one (UTC days), and those
-    active in each (crm.partners.queries.active_between), in one statement.
+def new_and_active_partners(f: DashboardFilters, groups: list[tuple] | None = None) -> dict:
+    """Live partners created in the period and in the previous one (from partner_groups),
+    and those active in each (crm.partners.queries.active_between, the list's `active`
+    filter): one statement whose two counts start from the period's activities and
+    signed agreements, not from every partner.
 
     The drill-downs use the partners list's created_from / created_to and active filters.
     """
     prev_start, prev_end = f.previous
+    groups = partner_groups(f) if groups is None else groups
+    new_now = sum(row[3] for row in groups)
+    new_before = sum(row[4] for row in groups)
 
-    def created(start, end):
-        return and_(
-            Partner.created_at >= _day_start(start),
-            Partner.created_at < _day_start(end + timedelta(days=1)),
+    def active(start, end):
+        if f.owner or f.partner_conditions():
+            return _partners(f, func.count(Partner.id)).where(active_between(start, end))
+        # No filter on the partners: count the partners met in the period (the events
+        # active_between reads), leaving the few archived partners out by id rather
+        # than reading each partner met from the table.
+        link = activity_partner.c
+        met = (
+            select(link.partner_id.label("partner_id"))
+            .join(Activity, Activity.id == link.activity_id)
+            .where(
+                Activity.occurred_at >= _day_start(start),
+                Activity.occurred_at < _day_start(end + timedelta(days=1)),
+                Activity.archived_at.is_(None),
+            )
+        )
+        signed = (
+            select(AgreementParty.partner_id)
+            .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+            .where(
+                Agreement.signed_on >= start,
+                Agreement.signed_on <= end,
+                Agreement.archived_at.is_(None),
+            )
+        )
+        partners = union(met, signed).subquery()
+        return (
+            select(func.count())
+            .select_from(partners)
+            .where(
+                partners.c.partner_id.not_in(
+                    select(Partner.id).where(Partner.archived_at.is_not(None))
+                )
+            )
         )
 
-    new_now, new_before, active_now, active_before = db.session.execute(
-        _partners(
-            f,
-            func.count(case((created(f.start, f.end), Partner.id))),
-            func.count(case((created(prev_start, prev_end), Partner.id))),
-            func.count(case((active_between(f.start, f.end), Partner.id))),
-            func.count(case((active_between(prev_start, prev_end), Partner.id))),
+    active_now, active_before = db.session.execute(
+        select(
+            active(f.start, f.end).scalar_subquery(),
+            active(prev_start, prev_end).scalar_subquery(),
         )
     ).one()
 
@@ -572,29 +737,70 @@ class ColdPartner:
     last_activity: datetime | None
 
 
-def going_cold(f: DashboardFilters, today: date) -> dict:
+def going_cold(f: DashboardFilters, today: date, groups: list[tuple] | None = None) -> dict:
     """Active live partners with no activity linked in the last 180 days (or none ever).
 
-    NOT EXISTS on activity_partner's (partner_id, occurred_at, activity_id) index; the top 20
-    are those never contacted, then the longest silent, each with its last activity time.
-    The count drills down to the partners list's `silent_since` filter.
+    How many: the active partners (from partner_groups) less those with a link since the
+    cutoff, read from the links by time (ix_activity_partner_occurred), so the cost
+    follows the last 180 days' activities, not the number of partners. The top 20 are
+    those never contacted (by name, walking ix_partner_status_sort until 20 are found),
+    then the longest silent: walking the links oldest first and keeping a partner's
+    last one (no later link), until 20 are found. One statement for the count, one for
+    the rows. The count drills down to the partners list's `silent_since` filter.
     """
+    groups = partner_groups(f) if groups is None else groups
     cutoff = _day_start(today - COLD)
     link = activity_partner.c
-    recent = exists().where(link.partner_id == Partner.id, link.occurred_at >= cutoff)
-    last = (
-        select(func.max(link.occurred_at))
-        .where(link.partner_id == Partner.id)
-        .correlate(Partner)
-        .scalar_subquery()
+    heard = db.session.scalar(
+        _partners(f, func.count(func.distinct(link.partner_id)))
+        .select_from(activity_partner)
+        .join(Partner, Partner.id == link.partner_id)
+        .where(link.occurred_at >= cutoff, Partner.status == "active")
     )
-    cold = _partners(f, Partner.id).where(Partner.status == "active", ~recent)
-    total = db.session.scalar(select(func.count()).select_from(cold.subquery()))
-    rows = db.session.execute(
-        cold.add_columns(Partner.name_en, Partner.name_zh, last.label("last"))
-        .order_by(case((last.is_(None), 0), else_=1), last, Partner.sort_name, Partner.id)
+    total = sum(n for status, _kind, n, *_rest in groups if status == "active") - heard
+    never = (
+        _partners(f, Partner.id, Partner.name_en, Partner.name_zh, Partner.sort_name)
+        .add_columns(cast(null(), UTCDateTime).label("last"), literal_column("0").label("part"))
+        .where(
+            Partner.status == "active",
+            ~exists().where(link.partner_id == Partner.id),
+        )
+        .order_by(Partner.sort_name, Partner.id)
         .limit(TOP)
-    ).all()
+        .subquery()
+    )
+    later = activity_partner.alias()
+    silent = (
+        _partners(f, Partner.id, Partner.name_en, Partner.name_zh, Partner.sort_name)
+        .add_columns(link.occurred_at.label("last"), literal_column("1").label("part"))
+        .select_from(activity_partner)
+        .join(Partner, Partner.id == link.partner_id)
+        .where(
+            Partner.status == "active",
+            link.occurred_at < cutoff,
+            ~exists().where(
+                later.c.partner_id == link.partner_id,
+                or_(
+                    later.c.occurred_at > link.occurred_at,
+                    and_(
+                        later.c.occurred_at == link.occurred_at,
+                        later.c.activity_id > link.activity_id,
+                    ),
+                ),
+            ),
+        )
+        .order_by(link.occurred_at, Partner.sort_name, Partner.id)
+        .limit(TOP)
+        .subquery()
+    )
+    rows = [
+        (part, _aware(last), sort_name, pid, en, zh)
+        for pid, en, zh, sort_name, last, part in db.session.execute(
+            union_all(select(silent), select(never))
+        )
+    ]
+    # Never contacted first (by name), then the longest silent.
+    rows.sort(key=lambda row: (row[0], row[1] or cutoff, row[2], row[3]))
     drill = Drill(
         "partners.index",
         {**f.partner_args(), "status": "active", "silent_since": (today - COLD).isoformat()},
@@ -604,8 +810,8 @@ def going_cold(f: DashboardFilters, today: date) -> dict:
         "figure": Figure("going_cold", total, drill),
         "cutoff": today - COLD,
         "rows": [
-            ColdPartner(pid, f"{en} · {zh}" if zh else en, _aware(when))
-            for pid, en, zh, when in rows
+            ColdPartner(pid, f"{en} · {zh}" if zh else en, last)
+            for _part, last, _sort, pid, en, zh in rows[:TOP]
         ],
     }
 
@@ -668,11 +874,21 @@ def activities_per_staff(f: DashboardFilters) -> dict:
 
 
 def _projects(f: DashboardFilters, *columns):
+    """Live projects under the page's filters. A partner kind / country is read from the
+    partners' side (matching partners, then their projects): the projects that
+    crm.projects.queries.with_partner finds for the lists."""
     query = select(*columns).select_from(Project).where(Project.archived_at.is_(None))
     if f.owner:
         query = query.where(Project.owner_id == f.owner)
     if conditions := f.partner_conditions():
-        query = query.where(project_with_partner(conditions))
+        query = query.where(
+            among(
+                Project.id,
+                select(ProjectPartner.project_id)
+                .join(Partner, Partner.id == ProjectPartner.partner_id)
+                .where(*conditions),
+            )
+        )
     return query
 
 
@@ -1028,23 +1244,25 @@ def overdue_follow_ups(f: DashboardFilters, today: date) -> list[FollowUp]:
 def aggregates(f: DashboardFilters, today: date) -> dict:
     """The figures, charts and computed lists: plain values only, so they can be cached."""
     projects = projects_figures(f)
-    partners = partners_by_status_and_kind(f)
-    people = new_and_active_partners(f)
+    groups = partner_groups(f)
+    partners = partners_by_status_and_kind(f, groups)
+    people = new_and_active_partners(f, groups)
     rates = _rates(f)
+    signed = signed_in_periods(f)
     return {
-        "signed": agreements_signed(f),
-        "per_quarter": signed_per_quarter(f),
+        "signed": agreements_signed(f, signed),
+        "per_quarter": signed_per_quarter(f, signed),
         "by_stage": agreements_by_stage(f),
         "expiring": expiring(f, today),
         "deadlines": deadlines(f, today),
-        "values": agreement_values(f, rates),
+        "values": agreement_values(f, rates, signed),
         "report_currencies": rates["quotes"],
         "partner_statuses": partners["statuses"],
         "partner_kinds": partners["kinds"],
         "partner_countries": partners_by_country(f),
         "new_partners": people["new"],
         "active_partners": people["active"],
-        "going_cold": going_cold(f, today),
+        "going_cold": going_cold(f, today, groups),
         "activities": activities_per_staff(f),
         "project_statuses": projects["by_status"],
         "projects_now": {fig.code: fig for fig in projects["by_status"]},

@@ -64,6 +64,19 @@ class Partner(RecordMixin, db.Model):
         Index("ix_partner_country_sort", "country", "sort_name", "id", "archived_at"),
         Index("ix_partner_kind_sort", "kind", "sort_name", "id", "archived_at"),
         Index("ix_partner_status_sort", "status", "sort_name", "id", "archived_at"),
+        # The dashboard's partner figures (crm/dashboard/queries.py) read these alone:
+        # by relationship and kind, new in a period, whatever the owner / kind / country
+        # filters; and by country.
+        Index(
+            "ix_partner_figures",
+            "status",
+            "kind",
+            "country",
+            "archived_at",
+            "owner_id",
+            "created_at",
+        ),
+        Index("ix_partner_countries", "country", "kind", "archived_at", "status", "owner_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
