@@ -487,3 +487,17 @@ def test_lists_take_the_filters_that_read_several_arguments(api):
     spec = client.get("/api/v1/openapi.json").json
     names = {p["name"] for p in spec["paths"]["/api/v1/agreements"]["get"]["parameters"]}
     assert {"partner_kind", "partner_country"} <= names
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/api/v1/partners?created_to=9999-12-31", "created_to"),
+        ("/api/v1/partners?active=2020-01-01..9999-12-31", "active"),
+        ("/api/v1/activities?to=9999-12-31", "to"),
+    ],
+)
+def test_a_day_at_the_end_of_the_calendar_is_a_400_not_a_500(api, url, parameter):
+    response = api["staff"].get(url)
+    assert response.status_code == 400
+    assert parameter in response.get_json()["errors"]

@@ -372,3 +372,15 @@ def test_silent_since_lists_partners_without_recent_activity(staff_client):
     since = (date.today() - timedelta(days=180)).isoformat()
     assert list_names(staff_client, silent_since=since) == [silent.name_en]
     assert "was not understood" in staff_client.get("/partners/?silent_since=soon").text
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["created_to=9999-12-31", "active=2020-01-01..9999-12-31"],
+)
+def test_a_day_at_the_end_of_the_calendar_is_an_ignored_filter_not_a_500(staff_client, query):
+    # Found in review: one day past 9999-12-31 overflowed Python's date and answered 500.
+    make_partner("Anyone")
+    response = staff_client.get(f"/partners/?{query}")
+    assert response.status_code == 200
+    assert "was not understood" in response.text
