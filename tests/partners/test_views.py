@@ -384,3 +384,12 @@ def test_a_day_at_the_end_of_the_calendar_is_an_ignored_filter_not_a_500(staff_c
     response = staff_client.get(f"/partners/?{query}")
     assert response.status_code == 200
     assert "was not understood" in response.text
+
+
+@pytest.mark.parametrize("tag", ["%00", "a%01b", "x" * 81])
+def test_a_tag_no_tag_can_have_is_an_ignored_filter(staff_client, tag):
+    # Found in review: tag=%00 answered 500 on PostgreSQL (text cannot hold NUL).
+    make_partner("Anyone")
+    response = staff_client.get(f"/partners/?tag={tag}")
+    assert response.status_code == 200
+    assert "was not understood" in response.text
