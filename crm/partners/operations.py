@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from crm.db import db
 from crm.partners.models import KeyFigure, Partner, PartnerName, Tag
-from crm.records import sync_children
+from crm.records import sync_children, sync_names
 
 
 class PartnerError(Exception):
@@ -96,14 +96,11 @@ def save_partner(partner: Partner | None, form, actor, *, may_reassign: bool) ->
         partner.owner_id = form.owner.data
     partner.tags = tags_named(form.tag_names())
 
-    def apply_name(row, child):
-        child.name, child.kind = row.name.data, row.kind.data
-
     def apply_figure(row, child):
         child.label, child.value = row.label.data, row.value.data
         child.unit, child.year = row.unit.data, row.year.data
 
-    sync_children(partner.other_names, form.other_names.filled(), PartnerName, apply_name)
+    sync_names(partner.other_names, form.other_names.filled(), PartnerName)
     sync_children(partner.figures, form.figures.filled(), KeyFigure, apply_figure)
     partner.refresh_derived()
     partner.stamp(actor)

@@ -393,3 +393,32 @@ def test_a_tag_no_tag_can_have_is_an_ignored_filter(staff_client, tag):
     response = staff_client.get(f"/partners/?tag={tag}")
     assert response.status_code == 200
     assert "was not understood" in response.text
+
+
+def test_an_other_name_removed_and_added_again_in_one_save(staff_client):
+    # Found in review: a row without an id naming a name the partner already had (the
+    # old row dropped, the same name typed in the spare row; or swapping two names)
+    # collided with the unique (partner, name) and answered 500.
+    staff_client.post_form("/partners/new", UKIIC)
+    partner = db.session.scalar(select(Partner))
+    first, second = partner.other_names
+    swapped = {
+        **UKIIC,
+        "version": str(partner.version_id),
+        "other_names-0-id": str(first.id),
+        "other_names-0-name": second.name,
+        "other_names-1-id": str(second.id),
+        "other_names-1-name": first.name,
+    }
+    assert staff_client.post_form(f"/partners/{partner.id}/edit", swapped).status_code == 302
+    db.session.expire_all()
+    partner = db.session.get(Partner, partner.id)
+    again = {**UKIIC, "version": str(partner.version_id)}  # same names, no row ids
+    again["other_names-0-kind"] = "alias"
+    assert staff_client.post_form(f"/partners/{partner.id}/edit", again).status_code == 302
+    db.session.expire_all()
+    partner = db.session.get(Partner, partner.id)
+    assert sorted((n.name, n.kind) for n in partner.other_names) == [
+        ("British International Innovation Center", "alias"),
+        ("UKIIC Accelerator", "alias"),
+    ]
