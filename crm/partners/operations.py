@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.db import db
 from crm.partners.models import KeyFigure, Partner, PartnerName, Tag
@@ -41,7 +41,11 @@ def tags_named(names: list[str]) -> list[Tag]:
     if not names:
         return []
     folded = {n.casefold(): n for n in names}
-    existing = db.session.scalars(select(Tag).where(Tag.name.in_(names))).all()
+    # A tag typed in another case is the same tag ("AI", "ai"): found by lower() (which
+    # SQLite applies to ASCII letters only), then compared casefolded.
+    existing = db.session.scalars(
+        select(Tag).where(func.lower(Tag.name).in_({n.lower() for n in names}))
+    ).all()
     by_fold = {t.name.casefold(): t for t in existing}
     tags = []
     for fold, name in folded.items():

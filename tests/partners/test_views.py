@@ -422,3 +422,15 @@ def test_an_other_name_removed_and_added_again_in_one_save(staff_client):
         ("British International Innovation Center", "alias"),
         ("UKIIC Accelerator", "alias"),
     ]
+
+
+def test_a_tag_typed_in_another_case_is_the_same_tag(staff_client):
+    # Found in review: tags are matched regardless of case within one save, but an
+    # existing "Biomedicine" was not found for "biomedicine": a second tag was made and
+    # the list filtered by one missed the partners tagged with the other.
+    staff_client.post_form("/partners/new", {**UKIIC, "tags": "Biomedicine", "is_own": ""})
+    other = {"name_en": "Other Co", "kind": "company", "status": "active", "owner": "0"}
+    response = staff_client.post_form("/partners/new", {**other, "tags": "biomedicine, AI"})
+    assert response.status_code == 302, response.text
+    assert sorted(db.session.scalars(select(Tag.name))) == ["AI", "Biomedicine"]
+    assert list_names(staff_client, tag="Biomedicine") == ["Other Co", "UKIIC"]
