@@ -434,3 +434,13 @@ def test_a_tag_typed_in_another_case_is_the_same_tag(staff_client):
     assert response.status_code == 302, response.text
     assert sorted(db.session.scalars(select(Tag.name))) == ["AI", "Biomedicine"]
     assert list_names(staff_client, tag="Biomedicine") == ["Other Co", "UKIIC"]
+
+
+def test_a_version_past_64_bits_is_a_stale_edit_not_a_500(staff_client):
+    staff_client.post_form("/partners/new", UKIIC)
+    partner = db.session.scalar(select(Partner))
+    data = {**UKIIC, "version": "99999999999999999999", "city": "Edinburgh"}
+    stale = staff_client.post_form(f"/partners/{partner.id}/edit", data)
+    assert stale.status_code == 200
+    assert "Someone else saved this record" in stale.text
+    assert 'value="Edinburgh"' in stale.text
