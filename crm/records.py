@@ -113,4 +113,6 @@ def can_archive(user, record) -> bool:
 
 
 def can_restore(user, record) -> bool:
-    return user.has_role("manager")
+    """Managers restore archived records, except one merged into another: its links are
+    the survivor's now and its page leads there, so it would come back as an empty twin."""
+    return user.has_role("manager") and getattr(record, "merged_into_id", None) is None
