@@ -36,10 +36,13 @@ class VersionedForm(FlaskForm):
     version = HiddenField()
 
     def version_number(self) -> int | None:
+        """The version posted, or None when it cannot be one (a record's is 1 or more)."""
         try:
-            return int(self.version.data)
+            number = int(self.version.data)
         except (TypeError, ValueError):
             return None
+        # Beyond a 32-bit column it could not even be compared in SQL (an OverflowError).
+        return number if 0 < number <= MAX_ID else None
 
 
 class RecordPicker(Field):

@@ -196,7 +196,8 @@ def list_query(
             continue
         try:
             query = flt.apply(query, values if flt.multi else values[0])
-        except (ValueError, LookupError):
+        # OverflowError: a day computed from the URL's (the day after 9999-12-31).
+        except (ValueError, LookupError, OverflowError):
             errors[flt.name] = values[0] if not flt.multi else ", ".join(values)
             continue
         kept[flt.name] = values if flt.multi else values[0]

@@ -78,10 +78,41 @@ def sync_children(collection: list, rows, make, apply) -> None:
     collection[:] = keep
 
 
+def sync_names(collection: list, rows, make) -> None:
+    """Make a record's other names match the submitted rows (name and kind).
+
+    Like sync_children, except that a row first takes the child already holding its very
+    name, then the child of its id if no other row took it, else a new one. A record's
+    names are unique, and a flush writes new and changed rows before it deletes dropped
+    ones: a name dropped and typed again in a new row, two names swapped, or a list sent
+    again without ids (the API) would otherwise collide with the old row.
+    """
+    rows = list(rows)
+    by_name = {child.name: child for child in collection}
+    by_id = {child.id: child for child in collection if child.id is not None}
+    taken: dict[int, object] = {}  # row index -> child
+    for index, row in enumerate(rows):
+        child = by_name.get(row.name.data)
+        if child is not None and all(child is not other for other in taken.values()):
+            taken[index] = child
+    keep = []
+    for index, row in enumerate(rows):
+        child = taken.get(index)
+        if child is None:
+            child = by_id.get(row.row_id())
+            if child is None or any(child is other for other in [*taken.values(), *keep]):
+                child = make()
+        child.name, child.kind = row.name.data, row.kind.data
+        keep.append(child)
+    collection[:] = keep
+
+
 def can_archive(user, record) -> bool:
     """Staff archive what they own; managers and admins archive anything."""
     return user.has_role("manager") or record.owner_id == user.id
 
 
 def can_restore(user, record) -> bool:
-    return user.has_role("manager")
+    """Managers restore archived records, except one merged into another: its links are
+    the survivor's now and its page leads there, so it would come back as an empty twin."""
+    return user.has_role("manager") and getattr(record, "merged_into_id", None) is None

@@ -64,7 +64,6 @@ class Resource:
     represent: Callable  # record -> its writable fields
     load_options: Callable[[], tuple]
     refusal: type[Exception] = _NoRefusal
-    detail_endpoint: str = ""
     overrides: dict[str, FieldSpec] = field(default_factory=dict)
     read_only: dict[str, dict] = field(default_factory=dict)  # extra field -> JSON schema
     computed: Callable | None = None  # record -> values of the extra read-only fields
@@ -79,6 +78,11 @@ class Resource:
         if list_filters is None:
             return self.queries.FILTERS
         return list_filters(request.args if has_request_context() else MultiDict())
+
+    @property
+    def detail_endpoint(self) -> str:
+        """The record's page, named as the blueprints name theirs (partners.detail)."""
+        return f"{self.name}.detail"
 
     @property
     def sorts(self):
@@ -405,7 +409,6 @@ RESOURCES = [
         refusal=PartnerError,
         represent=_partner,
         load_options=_partner_options,
-        detail_endpoint="partners.detail",
         overrides={"tags": FieldSpec("tags", NAMES, description="Sector tags.")},
     ),
     Resource(
@@ -418,7 +421,6 @@ RESOURCES = [
         save=save_contact,
         represent=_contact,
         load_options=_contact_options,
-        detail_endpoint="contacts.detail",
     ),
     Resource(
         name="agreements",
@@ -431,7 +433,6 @@ RESOURCES = [
         refusal=AgreementError,
         represent=_agreement,
         load_options=_agreement_options,
-        detail_endpoint="agreements.detail",
         read_only={
             "state": {"type": "string", "enum": list(agreement_queries.AGREEMENT_STATES)},
             "current_term_end": {"type": "string", "format": "date", "nullable": True},
@@ -450,7 +451,6 @@ RESOURCES = [
         refusal=ProjectError,
         represent=_project,
         load_options=_project_options,
-        detail_endpoint="projects.detail",
         before_form=_ensure_indicator_kinds,
     ),
     Resource(
@@ -463,7 +463,6 @@ RESOURCES = [
         save=lambda record, form, actor, may_reassign: save_activity(record, form, actor),
         represent=_activity,
         load_options=_activity_options,
-        detail_endpoint="activities.detail",
         read_only={"occurred_at": {"type": "string", "format": "date-time"}},
         computed=_activity_extra,
         create_defaults=_activity_defaults,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crm.contacts.models import Contact, ContactName, Position
 from crm.db import db
-from crm.records import sync_children
+from crm.records import sync_children, sync_names
 
 
 def save_contact(contact: Contact | None, form, actor, *, may_reassign: bool) -> Contact:
@@ -25,11 +25,8 @@ def save_contact(contact: Contact | None, form, actor, *, may_reassign: bool) ->
         position.start_date = row.start_date.data
         position.end_date = row.end_date.data
 
-    def apply_name(row, child):
-        child.name, child.kind = row.name.data, row.kind.data
-
     sync_children(contact.positions, form.positions.filled(), Position, apply)
-    sync_children(contact.other_names, form.other_names.filled(), ContactName, apply_name)
+    sync_names(contact.other_names, form.other_names.filled(), ContactName)
     contact.refresh_derived()
     contact.stamp(actor)
     if creating:

@@ -6,18 +6,14 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from crm import crud
-from crm.activities.timeline import timeline
 from crm.contacts import queries
 from crm.contacts.forms import ContactForm
 from crm.contacts.models import Contact, Position
 from crm.contacts.operations import save_contact
 from crm.db import db
-from crm.documents.queries import documents_panel
 from crm.duplicates import guard as duplicate_guard
 from crm.duplicates.views import merged_redirect
-from crm.forms import EmptyForm
 from crm.partners.models import Partner
-from crm.records import can_archive, can_restore
 from crm.security import requires
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -53,17 +49,12 @@ def detail(contact_id: int):
     contact = data["contact"]
     if moved := merged_redirect("contact", contact):
         return moved
-    return render_template(
+    return crud.record_page(
         "contacts/detail.html",
+        "contact",
+        contact,
         **data,
-        tl=timeline("contact", contact_id, request.args),
-        record_kind="contact",
-        record_id=contact_id,
-        action_form=EmptyForm(),
-        may_archive=can_archive(current_user, contact),
-        may_restore=can_restore(current_user, contact),
         may_merge=current_user.has_role("manager"),
-        documents=documents_panel("contact", contact),
     )
 
 

@@ -46,6 +46,7 @@ from crm.activities.queries import with_partner as activity_with_partner
 from crm.agreements.models import Agreement, AgreementParty
 from crm.auth.models import User
 from crm.db import UTCDateTime, db
+from crm.forms import FriendlyDateField
 from crm.listing import parse_id
 from crm.partners.models import Partner
 from crm.partners.queries import active_between
@@ -166,10 +167,16 @@ def parse_filters(
         if not raw:
             return default
         try:
-            return date.fromisoformat(raw)
+            value = date.fromisoformat(raw)
         except ValueError:
             errors[name] = raw
             return default
+        # The page reckons days around the period (the previous one, the day after):
+        # the years the record forms accept, so that never overflows.
+        if not FriendlyDateField.FIRST_YEAR <= value.year <= FriendlyDateField.LAST_YEAR:
+            errors[name] = raw
+            return default
+        return value
 
     start = day("from", date(today.year, 1, 1))
     end = day("to", date(today.year, 12, 31))

@@ -336,48 +336,65 @@ def _survivor_rows(conn, table, column: str, survivor_id: int, key: str, keys) -
     return found
 
 
+def _move_or_combine(conn, table, column, survivor_id, other_id, *, parent, key, text, twin, fill):
+    """Rows of `table` pointing at the other record through `column`, each about a
+    `parent` record (its id in `key`, its title named in the audit entry by `text(row)`):
+    moved to the survivor, or combined into the survivor's own row about the same parent
+    that `twin(row, survivor_rows)` finds, which takes the values `fill(row, same)` gives.
+    """
+    theirs = (
+        conn.execute(
+            select(table, parent.title)
+            .join(parent, parent.id == table.c[key])
+            .where(table.c[column] == other_id)
+            .order_by(table.c.id)
+        )
+        .mappings()
+        .all()
+    )
+    mine = _survivor_rows(conn, table, column, survivor_id, key, [r[key] for r in theirs])
+    facts: dict[str, list] = {}
+    combined, moved = [], []
+    for row in theirs:
+        same = twin(row, mine.get(row[key], []))
+        if same is None:
+            moved.append(row["id"])
+            facts.setdefault("moved", []).append(text(row))
+            continue
+        if values := fill(row, same):
+            conn.execute(update(table).where(table.c.id == same["id"]).values(**values))
+        combined.append(row["id"])
+        facts.setdefault("combined", []).append(text(row))
+    _delete_and_move(conn, table, column, survivor_id, combined, moved)
+    return {k: _capped(v[:LABELS_KEPT], len(v)) for k, v in facts.items()}
+
+
 def _move_parties(conn, step, survivor_id, other_id, merging) -> dict[str, list]:
     """The same organisation in the same role of the same agreement: one party, keeping
     whichever signatory either row had."""
     from crm.agreements.models import Agreement, AgreementParty
     from crm.vocab import PARTY_ROLES, label
 
-    party = AgreementParty.__table__
-    theirs = (
-        conn.execute(
-            select(party, Agreement.title)
-            .join(Agreement, Agreement.id == party.c.agreement_id)
-            .where(party.c.partner_id == other_id)
-            .order_by(party.c.id)
-        )
-        .mappings()
-        .all()
-    )
-    mine = _survivor_rows(
-        conn, party, "partner_id", survivor_id, "agreement_id", [r["agreement_id"] for r in theirs]
-    )
-    facts: dict[str, list] = {}
-    combined, moved = [], []
-    for row in theirs:
-        text = f"{row['title']} · {label(PARTY_ROLES, row['role'])}"
-        same = next(
-            (m for m in mine.get(row["agreement_id"], []) if m["role"] == row["role"]), None
-        )
-        if same is None:
-            moved.append(row["id"])
-            facts.setdefault("moved", []).append(text)
-            continue
-        fill = {}
+    def fill(row, same) -> dict:
+        values = {}
         if same["signatory_id"] is None and row["signatory_id"] is not None:
-            fill["signatory_id"] = row["signatory_id"]
+            values["signatory_id"] = row["signatory_id"]
         if not same["signatory_title"] and row["signatory_title"]:
-            fill["signatory_title"] = row["signatory_title"]
-        if fill:
-            conn.execute(update(party).where(party.c.id == same["id"]).values(**fill))
-        combined.append(row["id"])
-        facts.setdefault("combined", []).append(text)
-    _delete_and_move(conn, party, "partner_id", survivor_id, combined, moved)
-    return {k: _capped(v[:LABELS_KEPT], len(v)) for k, v in facts.items()}
+            values["signatory_title"] = row["signatory_title"]
+        return values
+
+    return _move_or_combine(
+        conn,
+        AgreementParty.__table__,
+        "partner_id",
+        survivor_id,
+        other_id,
+        parent=Agreement,
+        key="agreement_id",
+        text=lambda row: f"{row['title']} · {label(PARTY_ROLES, row['role'])}",
+        twin=lambda row, rows: next((m for m in rows if m["role"] == row["role"]), None),
+        fill=fill,
+    )
 
 
 def _move_attendees(conn, step, survivor_id, other_id, merging) -> dict[str, list]:
@@ -385,34 +402,23 @@ def _move_attendees(conn, step, survivor_id, other_id, merging) -> dict[str, lis
     (presided, spoke ...) over plain "attended"."""
     from crm.activities.models import Activity, ActivityAttendee
 
-    att = ActivityAttendee.__table__
-    theirs = (
-        conn.execute(
-            select(att, Activity.title)
-            .join(Activity, Activity.id == att.c.activity_id)
-            .where(att.c.contact_id == other_id)
-            .order_by(att.c.id)
-        )
-        .mappings()
-        .all()
-    )
-    mine = _survivor_rows(
-        conn, att, "contact_id", survivor_id, "activity_id", [r["activity_id"] for r in theirs]
-    )
-    facts: dict[str, list] = {}
-    combined, moved = [], []
-    for row in theirs:
-        same = (mine.get(row["activity_id"]) or [None])[0]
-        if same is None:
-            moved.append(row["id"])
-            facts.setdefault("moved", []).append(row["title"])
-            continue
+    def fill(row, same) -> dict:
         if same["role"] == "attended" and row["role"] != "attended":
-            conn.execute(update(att).where(att.c.id == same["id"]).values(role=row["role"]))
-        combined.append(row["id"])
-        facts.setdefault("combined", []).append(row["title"])
-    _delete_and_move(conn, att, "contact_id", survivor_id, combined, moved)
-    return {k: _capped(v[:LABELS_KEPT], len(v)) for k, v in facts.items()}
+            return {"role": row["role"]}
+        return {}
+
+    return _move_or_combine(
+        conn,
+        ActivityAttendee.__table__,
+        "contact_id",
+        survivor_id,
+        other_id,
+        parent=Activity,
+        key="activity_id",
+        text=lambda row: row["title"],
+        twin=lambda row, rows: rows[0] if rows else None,
+        fill=fill,
+    )
 
 
 def _delete_and_move(conn, table, column, survivor_id, combined: list, moved: list) -> None:

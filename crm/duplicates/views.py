@@ -155,9 +155,12 @@ def merge_pick(kind: str, record_id: int):
         return moved
     form = pick_form(kind)(request.args)
     if request.args.get("other") and form.validate():
-        return redirect(
-            url_for("duplicates.merge", kind=kind, a_id=record.id, b_id=form.other.data)
-        )
+        if form.other.data == record.id:
+            form.other.errors.append(_("Choose another record than this one."))
+        else:
+            return redirect(
+                url_for("duplicates.merge", kind=kind, a_id=record.id, b_id=form.other.data)
+            )
     pairs = queries.open_pairs_of(kind, record.id)
     others = {}
     if pairs:

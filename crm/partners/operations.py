@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.db import db
 from crm.partners.models import KeyFigure, Partner, PartnerName, Tag
-from crm.records import sync_children
+from crm.records import sync_children, sync_names
 
 
 class PartnerError(Exception):
@@ -41,7 +41,11 @@ def tags_named(names: list[str]) -> list[Tag]:
     if not names:
         return []
     folded = {n.casefold(): n for n in names}
-    existing = db.session.scalars(select(Tag).where(Tag.name.in_(names))).all()
+    # A tag typed in another case is the same tag ("AI", "ai"): found by lower() (which
+    # SQLite applies to ASCII letters only), then compared casefolded.
+    existing = db.session.scalars(
+        select(Tag).where(func.lower(Tag.name).in_({n.lower() for n in names}))
+    ).all()
     by_fold = {t.name.casefold(): t for t in existing}
     tags = []
     for fold, name in folded.items():
@@ -96,14 +100,11 @@ def save_partner(partner: Partner | None, form, actor, *, may_reassign: bool) ->
         partner.owner_id = form.owner.data
     partner.tags = tags_named(form.tag_names())
 
-    def apply_name(row, child):
-        child.name, child.kind = row.name.data, row.kind.data
-
     def apply_figure(row, child):
         child.label, child.value = row.label.data, row.value.data
         child.unit, child.year = row.unit.data, row.year.data
 
-    sync_children(partner.other_names, form.other_names.filled(), PartnerName, apply_name)
+    sync_names(partner.other_names, form.other_names.filled(), PartnerName)
     sync_children(partner.figures, form.figures.filled(), KeyFigure, apply_figure)
     partner.refresh_derived()
     partner.stamp(actor)

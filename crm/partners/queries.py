@@ -46,6 +46,10 @@ def _country(query, value):
 
 
 def _tag(query, value):
+    # No tag holds a control character (the form refuses them), and PostgreSQL cannot
+    # even compare with a NUL.
+    if len(value) > 80 or any(ord(ch) < 32 for ch in value):
+        raise ValueError(value)
     tagged = select(partner_tag.c.partner_id).join(Tag).where(Tag.name == value)
     return query.where(Partner.id.in_(tagged))
 

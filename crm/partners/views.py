@@ -6,16 +6,12 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from crm import crud
-from crm.activities.timeline import timeline
-from crm.documents.queries import documents_panel
 from crm.duplicates import guard as duplicate_guard
 from crm.duplicates.views import merged_redirect
-from crm.forms import EmptyForm
 from crm.partners import queries
 from crm.partners.forms import PartnerForm
 from crm.partners.models import Partner
 from crm.partners.operations import PartnerError, save_partner
-from crm.records import can_archive, can_restore
 from crm.security import requires
 from crm.vocab import PARTNER_KINDS, PARTNER_STATUSES, choices, countries
 
@@ -56,17 +52,12 @@ def detail(partner_id: int):
     partner = data["partner"]
     if moved := merged_redirect("partner", partner):
         return moved
-    return render_template(
+    return crud.record_page(
         "partners/detail.html",
+        "partner",
+        partner,
         **data,
-        tl=timeline("partner", partner_id, request.args),
-        record_kind="partner",
-        record_id=partner_id,
-        action_form=EmptyForm(),
-        may_archive=can_archive(current_user, partner),
-        may_restore=can_restore(current_user, partner),
         may_merge=current_user.has_role("manager"),
-        documents=documents_panel("partner", partner),
     )
 
 

@@ -487,3 +487,40 @@ def test_lists_take_the_filters_that_read_several_arguments(api):
     spec = client.get("/api/v1/openapi.json").json
     names = {p["name"] for p in spec["paths"]["/api/v1/agreements"]["get"]["parameters"]}
     assert {"partner_kind", "partner_country"} <= names
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/api/v1/partners?created_to=9999-12-31", "created_to"),
+        ("/api/v1/partners?active=2020-01-01..9999-12-31", "active"),
+        ("/api/v1/activities?to=9999-12-31", "to"),
+    ],
+)
+def test_a_day_at_the_end_of_the_calendar_is_a_400_not_a_500(api, url, parameter):
+    response = api["staff"].get(url)
+    assert response.status_code == 400
+    assert parameter in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize(("kind", "title_key"), [("partners", "name_en"), ("contacts", "name")])
+def test_other_names_sent_again_without_their_ids_are_kept(api, kind, title_key):
+    # Found in review: a list of other names sent without row ids, naming names the
+    # record already had, collided with them (unique per record) and was refused with a
+    # misleading 409 "someone else saved".
+    names = [{"name": "ACME", "kind": "abbreviation"}, {"name": "Acme Works", "kind": "alias"}]
+    created = api["staff"].post(f"/api/v1/{kind}", json={title_key: "Acme", "other_names": names})
+    assert created.status_code == 201, created.json
+    record = created.json
+    again = [{"name": "Acme Works", "kind": "former"}, {"name": "ACME", "kind": "abbreviation"}]
+    updated = api["staff"].patch(
+        f"/api/v1/{kind}/{record['id']}",
+        json={"version": record["version"], "other_names": again},
+    )
+    assert updated.status_code == 200, updated.json
+    kept = {(n["name"], n["kind"]) for n in updated.json["other_names"]}
+    assert kept == {("Acme Works", "former"), ("ACME", "abbreviation")}
+    # The rows already there are kept: their ids are what they were.
+    assert {n["id"] for n in updated.json["other_names"]} == {
+        n["id"] for n in record["other_names"]
+    }

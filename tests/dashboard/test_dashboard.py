@@ -453,3 +453,15 @@ def test_no_inline_script(manager_client, users):
     page = manager_client.get("/dashboard/").text
     for tag in re.findall(r"<script[^>]*>", page):
         assert "src=" in tag or 'type="application/json"' in tag, tag
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [("from=0001-01-01", "from"), ("from=9999-12-31", "from"), ("to=9999-12-31", "to")],
+)
+def test_a_period_at_the_ends_of_the_calendar_is_ignored_not_a_500(manager_client, query, name):
+    # Found in review: the previous period (a day before 0001-01-01) or a day after
+    # 9999-12-31 overflowed Python's date and answered 500.
+    response = manager_client.get(f"/dashboard/?{query}")
+    assert response.status_code == 200
+    assert f"The filter {name} = " in response.text

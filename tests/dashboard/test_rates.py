@@ -189,3 +189,19 @@ def test_money_indicators_converted_with_each_year_rate(manager_client, users):
     # Targets use the rates of the period's end year: none for GBP, so 1,000 GBP is apart.
     assert re.search(rf"Not converted.*?1,000\.00 GBP \({YEAR}\)", text, re.S)
     assert "6,000" not in page and "3,300" not in page  # never added raw
+
+
+@pytest.mark.parametrize("version", ["99999999999999999999", "-5", "0"])
+def test_a_version_no_record_can_have_is_a_stale_edit_not_a_500(admin_client, users, version):
+    # Found in review: a version past 64 bits overflowed the audit query (SQLite) and
+    # answered 500; the edit is refused as stale instead, with the input kept.
+    add(admin_client)
+    [rate] = rates()
+    stale = admin_client.post_form(
+        f"/admin/exchange-rates/{rate.id}/edit",
+        {"year": "2024", "currency": "GBP", "quote": "CNY", "rate": "7.25", "version": version},
+    )
+    assert stale.status_code == 200 and "Someone else saved this record" in stale.text
+    assert 'value="7.25"' in stale.text
+    db.session.refresh(rate)
+    assert rate.rate == Decimal("9.1")

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from crm.activities.models import ActivityAttendee, ActivityContact, FollowUp
 from crm.agreements.models import AgreementParty
+from crm.api.tokens import create_token
 from crm.audit.models import AuditEntry
 from crm.audit.trail import acting_as
 from crm.contacts.models import Contact, ContactName, Position
@@ -19,6 +20,7 @@ from crm.documents.models import Document
 from crm.duplicates import merge as merging
 from crm.duplicates.models import DuplicatePair
 from crm.partners.models import Partner, Tag
+from tests.api.conftest import ApiClient
 from tests.duplicates.links import NAMES, foreign_keys, pointing_at, snapshot
 from tests.duplicates.story import ARTS_LIBRARY, split_ekoo_story
 from tests.factories import make_agreement, make_contact, make_partner
@@ -266,3 +268,20 @@ def _now():
     from crm.db import utcnow
 
     return utcnow()
+
+
+def test_a_merged_record_cannot_be_restored(app, users):
+    # Found in review: restoring the record merged away (through the API, or a posted
+    # restore form) brought back a live record with none of its links, listed and
+    # searchable, whose page always led to the survivor: the duplicate came back empty.
+    survivor, other = make_partner("Alpha Robotics"), make_partner("Alpha Robotics Co., Ltd")
+    db.session.commit()
+    merge_now("partner", survivor, other, users["manager"])
+    manager = app.test_client().login_as(users["manager"])
+    assert manager.post_form(f"/partners/{other.id}/restore").status_code == 403
+    token = create_token(users["manager"], "t", None)[1]
+    db.session.commit()
+    response = ApiClient(app, token).post(f"/api/v1/partners/{other.id}/restore")
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Partner, other.id).archived_at is not None

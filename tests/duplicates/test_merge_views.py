@@ -124,3 +124,17 @@ def test_contact_other_names_on_the_form(staff_client):
     assert "liu xian" in contact.search_text and "刘贤" in contact.search_text
     page = staff_client.get(f"/contacts/{contact.id}").text
     assert "刘贤" in page and "Other names" in page
+
+
+def test_picking_the_record_itself_is_a_field_error(manager_client):
+    # Found in review: choosing the record itself redirected to a merge of it with itself,
+    # which answered 404 ("no such page") instead of saying what was wrong.
+    ukiic = make_partner("UKIIC")
+    db.session.commit()
+    response = manager_client.get(
+        f"/duplicates/merge/partner/{ukiic.id}",
+        query_string={"other": str(ukiic.id), "other__label": "UKIIC"},
+    )
+    assert response.status_code == 200
+    assert "Choose another record than this one." in response.text
+    assert 'value="UKIIC"' in response.text

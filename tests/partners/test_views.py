@@ -372,3 +372,75 @@ def test_silent_since_lists_partners_without_recent_activity(staff_client):
     since = (date.today() - timedelta(days=180)).isoformat()
     assert list_names(staff_client, silent_since=since) == [silent.name_en]
     assert "was not understood" in staff_client.get("/partners/?silent_since=soon").text
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["created_to=9999-12-31", "active=2020-01-01..9999-12-31"],
+)
+def test_a_day_at_the_end_of_the_calendar_is_an_ignored_filter_not_a_500(staff_client, query):
+    # Found in review: one day past 9999-12-31 overflowed Python's date and answered 500.
+    make_partner("Anyone")
+    response = staff_client.get(f"/partners/?{query}")
+    assert response.status_code == 200
+    assert "was not understood" in response.text
+
+
+@pytest.mark.parametrize("tag", ["%00", "a%01b", "x" * 81])
+def test_a_tag_no_tag_can_have_is_an_ignored_filter(staff_client, tag):
+    # Found in review: tag=%00 answered 500 on PostgreSQL (text cannot hold NUL).
+    make_partner("Anyone")
+    response = staff_client.get(f"/partners/?tag={tag}")
+    assert response.status_code == 200
+    assert "was not understood" in response.text
+
+
+def test_an_other_name_removed_and_added_again_in_one_save(staff_client):
+    # Found in review: a row without an id naming a name the partner already had (the
+    # old row dropped, the same name typed in the spare row; or swapping two names)
+    # collided with the unique (partner, name) and answered 500.
+    staff_client.post_form("/partners/new", UKIIC)
+    partner = db.session.scalar(select(Partner))
+    first, second = partner.other_names
+    swapped = {
+        **UKIIC,
+        "version": str(partner.version_id),
+        "other_names-0-id": str(first.id),
+        "other_names-0-name": second.name,
+        "other_names-1-id": str(second.id),
+        "other_names-1-name": first.name,
+    }
+    assert staff_client.post_form(f"/partners/{partner.id}/edit", swapped).status_code == 302
+    db.session.expire_all()
+    partner = db.session.get(Partner, partner.id)
+    again = {**UKIIC, "version": str(partner.version_id)}  # same names, no row ids
+    again["other_names-0-kind"] = "alias"
+    assert staff_client.post_form(f"/partners/{partner.id}/edit", again).status_code == 302
+    db.session.expire_all()
+    partner = db.session.get(Partner, partner.id)
+    assert sorted((n.name, n.kind) for n in partner.other_names) == [
+        ("British International Innovation Center", "alias"),
+        ("UKIIC Accelerator", "alias"),
+    ]
+
+
+def test_a_tag_typed_in_another_case_is_the_same_tag(staff_client):
+    # Found in review: tags are matched regardless of case within one save, but an
+    # existing "Biomedicine" was not found for "biomedicine": a second tag was made and
+    # the list filtered by one missed the partners tagged with the other.
+    staff_client.post_form("/partners/new", {**UKIIC, "tags": "Biomedicine", "is_own": ""})
+    other = {"name_en": "Other Co", "kind": "company", "status": "active", "owner": "0"}
+    response = staff_client.post_form("/partners/new", {**other, "tags": "biomedicine, AI"})
+    assert response.status_code == 302, response.text
+    assert sorted(db.session.scalars(select(Tag.name))) == ["AI", "Biomedicine"]
+    assert list_names(staff_client, tag="Biomedicine") == ["Other Co", "UKIIC"]
+
+
+def test_a_version_past_64_bits_is_a_stale_edit_not_a_500(staff_client):
+    staff_client.post_form("/partners/new", UKIIC)
+    partner = db.session.scalar(select(Partner))
+    data = {**UKIIC, "version": "99999999999999999999", "city": "Edinburgh"}
+    stale = staff_client.post_form(f"/partners/{partner.id}/edit", data)
+    assert stale.status_code == 200
+    assert "Someone else saved this record" in stale.text
+    assert 'value="Edinburgh"' in stale.text
