@@ -153,13 +153,13 @@ def _column_changes(session, obj, creating: bool) -> dict:
         if key in ignored:
             continue
         column = attr.columns[0]
-        history = state.attrs[key].history
         if creating:
             new = getattr(obj, key)
             if new is None or new == "" or new is False:
                 continue
             old = None
         else:
+            history = state.attrs[key].history
             if not history.has_changes():
                 continue
             if history.deleted:

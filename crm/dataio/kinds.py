@@ -337,7 +337,10 @@ class Kind:
     export_options: tuple = ()
 
     def column(self, key: str) -> Column:
-        return next(c for c in self.columns if c.key == key)
+        by_key = self.__dict__.get("_columns_by_key")
+        if by_key is None:
+            by_key = self.__dict__["_columns_by_key"] = {c.key: c for c in self.columns}
+        return by_key[key]
 
     def importable(self) -> list[Column]:
         return [c for c in self.columns if c.parse is not None]
