@@ -279,14 +279,16 @@ def _run_chunk(imp: DataImport, user) -> None:
 
     The rows are looked up together (their matches, the partners they name, the records
     they update: one statement per lookup for the whole batch), applied in memory, and
-    flushed together inside one savepoint, so their inserts and updates go out as
-    executemany statements, their audit entries and undo records in bulk, and the
-    duplicate index is refreshed once for the batch. A batch ends early where a row might
-    be found by, or refer to, what an earlier row of the batch writes (the same name or
-    email, the same matched record): the rest is looked up again after it, so every row
-    sees what the rows before it did, as if run one by one. A row that fails while applied
-    rolls the batch back; the rows before it run again as a batch, the failing row alone
-    in its own savepoint (the one-by-one path, which gives its exact reason), then the rest.
+    flushed together inside one savepoint: the unit of work sends them in as few
+    statements as the database allows (PostgreSQL: multi-row INSERT ... RETURNING;
+    SQLite: a statement per new record, whose id it must read back), audit entries and
+    undo records go in bulk, and the duplicate index is refreshed once for the batch.
+    A batch ends early where a row might be found by, or refer to, what an earlier row of
+    the batch writes (the same name or email, the same matched record): the rest is looked
+    up again after it, so every row sees what the rows before it did, as if run one by one.
+    A row that fails while applied rolls the batch back; the rows before it run again as
+    a batch, the failing row alone in its own savepoint (the one-by-one path, which gives
+    its exact reason), then the rest.
     A database refusal at the batch's flush (which row is unknown) runs that batch one
     row at a time.
     """
@@ -317,9 +319,14 @@ def _run_chunk(imp: DataImport, user) -> None:
             pending.append((number, cells, values))
     session = db.session
     with trail.audit_action(session, "import"):
+        # How many rows to look up for the next batch: all of them, fewer while rows keep
+        # depending on the row before (a file listing the same record many times), so
+        # that each short batch does not look up the whole rest of the chunk again.
+        window = len(pending)
         while pending:
-            batch, pending = _plan(kind, ctx, pending, choices, outcomes)
+            batch, pending, cut = _plan(kind, ctx, pending, window, choices, outcomes)
             _apply_batch(imp, kind, ctx, batch, mapping, choices, outcomes)
+            window = max(16, 2 * len(batch)) if cut else 2 * window
     results = []
     counts = dict.fromkeys(("created", "updated", "skipped", "failed"), 0)
     for number in numbers:
@@ -376,20 +383,22 @@ def _action(kind, values, found, choices):
     return choices["new"], _l("It matches no record and new ones are not created.")
 
 
-def _plan(kind, ctx, pending, choices, outcomes):
-    """The longest run of rows from the start of `pending` that may be applied together,
-    with each one's matches and action; rows decided without writing (skipped, failed)
-    get their outcome here. Returns (batch, the rows left for the next batch)."""
-    matches = kind.find([values for _number, _cells, values in pending])
+def _plan(kind, ctx, pending, window, choices, outcomes):
+    """The longest run of rows, among the first `window` of `pending`, that may be applied
+    together, with each one's matches and action; rows decided without writing (skipped,
+    failed) get their outcome here. Returns (batch, the rows left, whether a row that
+    depends on the batch ended it)."""
+    ahead = pending[:window]
+    matches = kind.find([values for _number, _cells, values in ahead])
     # Earlier batches may have written partners: look their names up afresh.
     ctx.forget()
-    ctx.prefetch(name for _number, _cells, values in pending for name in kind.partner_names(values))
+    ctx.prefetch(name for _number, _cells, values in ahead for name in kind.partner_names(values))
     written: set = set()
     touched: set[int] = set()
     batch = []
-    for index, ((number, cells, values), found) in enumerate(zip(pending, matches, strict=True)):
+    for index, ((number, cells, values), found) in enumerate(zip(ahead, matches, strict=True)):
         if kind.read_keys(values) & written or touched.intersection(found):
-            return batch, pending[index:]
+            return batch, pending[index:], True
         if problem := kind.id_problem(values, found):
             outcomes[number] = ("failed", problem, None)
             continue
@@ -401,7 +410,7 @@ def _plan(kind, ctx, pending, choices, outcomes):
         if action == "update":
             touched.add(found[0])
         batch.append((number, cells, values, action, found))
-    return batch, []
+    return batch, pending[len(ahead) :], False
 
 
 class _RowFailed(Exception):

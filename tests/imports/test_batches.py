@@ -294,3 +294,19 @@ def test_a_clean_chunk_runs_as_one_batch_and_a_bad_row_alone(make_app, monkeypat
         assert alone == [32]
         assert flow.outcomes(imp)[32] == ("failed", "Enter the date it was signed.")
         db.session.remove()
+
+
+def test_a_file_naming_the_same_record_again_and_again_applies_every_row_in_order(chunked):
+    client, _known = chunked
+    lines = []
+    for i in range(20):
+        lines.append(f"Same Co,City {i}\n")
+        lines.append(f"Other {i:02d},Town {i}\n")
+    imp = flow.full_import(client, "partner", ("Name,City\n" + "".join(lines)).encode())
+    result = flow.outcomes(imp)
+    assert result[2] == ("created", "")
+    assert all(result[n] == ("updated", "Changed: City or region.") for n in range(4, 42, 2))
+    assert all(result[n] == ("created", "") for n in range(3, 42, 2))
+    same = db.session.scalars(select(Partner).where(Partner.name_en == "Same Co")).all()
+    assert [p.city for p in same] == ["City 19"]
+    assert imp.counts() == {"created": 21, "updated": 19, "skipped": 0, "failed": 0}
