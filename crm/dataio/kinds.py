@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask import g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
@@ -71,7 +72,19 @@ def _vocab(vocabulary):
 
 
 def _label(vocabulary):
-    return lambda code: str(vocabulary.get(code, code)) if code else None
+    """A code's label in the request's language, translated once per request and code
+    (an export of a million rows would otherwise translate every cell)."""
+
+    def label(code):
+        if not code:
+            return None
+        known = g.setdefault("vocabulary_labels", {})
+        key = (id(vocabulary), code)
+        if key not in known:
+            known[key] = str(vocabulary.get(code, code))
+        return known[key]
+
+    return label
 
 
 def _currency(value):
