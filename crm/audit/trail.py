@@ -153,13 +153,13 @@ def _column_changes(session, obj, creating: bool) -> dict:
         if key in ignored:
             continue
         column = attr.columns[0]
-        history = state.attrs[key].history
         if creating:
             new = getattr(obj, key)
             if new is None or new == "" or new is False:
                 continue
             old = None
         else:
+            history = state.attrs[key].history
             if not history.has_changes():
                 continue
             if history.deleted:
@@ -247,13 +247,15 @@ def _touch_parents(session, flush_context, instances):
     with session.no_autoflush:
         _remember_unloaded_old_values(session)
     with session.no_autoflush:
-        for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        # Each of these properties builds a new set: read them once, not once per link.
+        new, dirty, deleted = session.new, session.dirty, session.deleted
+        for obj in list(new) + list(dirty) + list(deleted):
             if not hasattr(obj, "__audit_parent__"):
                 continue
-            if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            if obj in dirty and not session.is_modified(obj, include_collections=False):
                 continue
             owner, _ = _owner(obj)
-            if owner is not None and owner not in session.new and owner not in session.deleted:
+            if owner is not None and owner not in new and owner not in deleted:
                 owner.updated_at = utcnow()
 
 

@@ -169,14 +169,35 @@ def label_forms(label) -> frozenset[str]:
     return forms
 
 
+def _vocab_forms(vocabulary) -> dict[str, str]:
+    """Each folded form (code, label in either language) -> its code; the first code a
+    form belongs to wins, as when the vocabulary is read in order. Kept per vocabulary
+    and current locale (a label's form in the current language is one of its forms)."""
+    from flask_babel import get_locale
+
+    key = (id(vocabulary), str(get_locale()))
+    forms = _VOCAB_FORMS.get(key)
+    if forms is None or forms[0] is not vocabulary:
+        found: dict[str, str] = {}
+        for code, label in vocabulary.items():
+            found.setdefault(fold(code), code)
+            for form in label_forms(label):
+                found.setdefault(form, code)
+        forms = _VOCAB_FORMS[key] = (vocabulary, found)
+    return forms[1]
+
+
+_VOCAB_FORMS: dict = {}
+
+
 def vocab_value(value, vocabulary) -> str | None:
     """A vocabulary code from its code or its label in either language."""
     text = fold(cell_text(value))
     if not text:
         return None
-    for code, label in vocabulary.items():
-        if text == fold(code) or text in label_forms(label):
-            return code
+    code = _vocab_forms(vocabulary).get(text)
+    if code is not None:
+        return code
     known = ", ".join(str(label) for label in vocabulary.values())
     raise CellError(
         _l("“%(value)s” is not one of: %(known)s.", value=cell_text(value)[:40], known=known)

@@ -15,14 +15,22 @@ from collections.abc import Iterator
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from crm.audit import trail
 from crm.audit.models import AuditEntry
 from crm.dataio import sources
 from crm.dataio.cells import guard_formula
-from crm.dataio.kinds import KINDS, LINKS, Context, RowError, guess_mapping, restore_value
+from crm.dataio.kinds import (
+    KINDS,
+    LINKS,
+    Context,
+    RowError,
+    guess_mapping,
+    restore_value,
+    settled,
+)
 from crm.dataio.models import DataImport, DataImportChange, DataImportRow
 from crm.db import db, utcnow
 from crm.vocab import RECORD_KINDS
@@ -267,6 +275,23 @@ def _reason(kind, errors) -> str:
 
 
 def _run_chunk(imp: DataImport, user) -> None:
+    """Run a chunk of rows: each row all or nothing, the chunk's writes in batches.
+
+    The rows are looked up together (their matches, the partners they name, the records
+    they update: one statement per lookup for the whole batch), applied in memory, and
+    flushed together inside one savepoint: the unit of work sends them in as few
+    statements as the database allows (PostgreSQL: multi-row INSERT ... RETURNING;
+    SQLite: a statement per new record, whose id it must read back), audit entries and
+    undo records go in bulk, and the duplicate index is refreshed once for the batch.
+    A batch ends early where a row might be found by, or refer to, what an earlier row of
+    the batch writes (the same name or email, the same matched record): the rest is looked
+    up again after it, so every row sees what the rows before it did, as if run one by one.
+    A row that fails while applied rolls the batch back; the rows before it run again as
+    a batch, the failing row alone in its own savepoint (the one-by-one path, which gives
+    its exact reason), then the rest.
+    A database refusal at the batch's flush (which row is unknown) runs that batch one
+    row at a time.
+    """
     kind = KINDS[imp.kind]
     rows, offset = sources.read_rows(imp.stored_name, imp.offset, chunk_size())
     mapping = mapping_of(imp)
@@ -284,26 +309,40 @@ def _run_chunk(imp: DataImport, user) -> None:
             )
         ).all()
     )
-    results = []
-    counts = dict.fromkeys(("created", "updated", "skipped", "failed"), 0)
+    outcomes: dict[int, tuple[str, str, int | None]] = {}
+    pending = []
+    for number, cells in rows:
+        values, errors = kind.parse(cells, mapping)
+        if errors:
+            outcomes[number] = ("failed", _reason(kind, errors), None)
+        else:
+            pending.append((number, cells, values))
     session = db.session
     with trail.audit_action(session, "import"):
-        for number, cells in rows:
-            outcome, message, record_id = _run_row(imp, kind, ctx, number, cells, mapping, choices)
-            counts[outcome] += 1
-            if number in row_ids:
-                results.append(
-                    {
-                        "rid": row_ids[number],
-                        "outcome": outcome,
-                        "message": message,
-                        "record": record_id,
-                    }
-                )
+        # How many rows to look up for the next batch: all of them, fewer while rows keep
+        # depending on the row before (a file listing the same record many times), so
+        # that each short batch does not look up the whole rest of the chunk again.
+        window = len(pending)
+        while pending:
+            batch, pending, cut = _plan(kind, ctx, pending, window, choices, outcomes)
+            _apply_batch(imp, kind, ctx, batch, mapping, choices, outcomes)
+            window = max(16, 2 * len(batch)) if cut else 2 * window
+    results = []
+    counts = dict.fromkeys(("created", "updated", "skipped", "failed"), 0)
+    for number in numbers:
+        outcome, message, record_id = outcomes[number]
+        counts[outcome] += 1
+        if number in row_ids:
+            results.append(
+                {
+                    "rid": row_ids[number],
+                    "outcome": outcome,
+                    "message": message,
+                    "record": record_id,
+                }
+            )
     if results:
         table = DataImportRow.__table__
-        from sqlalchemy import bindparam
-
         session.execute(
             update(table)
             .where(table.c.id == bindparam("rid"))
@@ -328,73 +367,127 @@ def _run_chunk(imp: DataImport, user) -> None:
         )
 
 
-def _run_row(imp, kind, ctx, number, cells, mapping, choices):
-    """One row, all or nothing: (outcome, reason, record id)."""
-    values, errors = kind.parse(cells, mapping)
-    if errors:
-        return "failed", _reason(kind, errors), None
-    found = kind.find([values])[0]
-    if problem := kind.id_problem(values, found):
-        return "failed", problem, None
+def _action(kind, values, found, choices):
+    """What to do with a parsed row given its matches: (action, reason if skipped)."""
     if len(found) > 1:
-        action = choices["several"]
-        skip_reason = _l(
+        return choices["several"], _l(
             "It matches several records (IDs %(ids)s).", ids=", ".join(map(str, found))
         )
-    elif found:
+    if found:
         action = (
             choices["match"]
             if "id" not in values
             else ("update" if choices["match"] != "skip" else "skip")
         )
-        skip_reason = _l("It matches an existing record (ID %(id)s).", id=found[0])
-    else:
-        action = choices["new"]
-        skip_reason = _l("It matches no record and new ones are not created.")
-    if action == "skip":
-        return "skipped", str(skip_reason), (found[0] if len(found) == 1 else None)
+        return action, _l("It matches an existing record (ID %(id)s).", id=found[0])
+    return choices["new"], _l("It matches no record and new ones are not created.")
+
+
+def _plan(kind, ctx, pending, window, choices, outcomes):
+    """The longest run of rows, among the first `window` of `pending`, that may be applied
+    together, with each one's matches and action; rows decided without writing (skipped,
+    failed) get their outcome here. Returns (batch, the rows left, whether a row that
+    depends on the batch ended it)."""
+    ahead = pending[:window]
+    matches = kind.find([values for _number, _cells, values in ahead])
+    # Earlier batches may have written partners: look their names up afresh.
+    ctx.forget()
+    ctx.prefetch(name for _number, _cells, values in ahead for name in kind.partner_names(values))
+    written: set = set()
+    touched: set[int] = set()
+    batch = []
+    for index, ((number, cells, values), found) in enumerate(zip(ahead, matches, strict=True)):
+        if kind.read_keys(values) & written or touched.intersection(found):
+            return batch, pending[index:], True
+        if problem := kind.id_problem(values, found):
+            outcomes[number] = ("failed", problem, None)
+            continue
+        action, skip_reason = _action(kind, values, found, choices)
+        if action == "skip":
+            outcomes[number] = ("skipped", str(skip_reason), found[0] if len(found) == 1 else None)
+            continue
+        written |= kind.written_keys(values) | kind.created_keys(values, ctx)
+        if action == "update":
+            touched.add(found[0])
+        batch.append((number, cells, values, action, found))
+    return batch, pending[len(ahead) :], False
+
+
+class _RowFailed(Exception):
+    def __init__(self, index: int):
+        super().__init__(index)
+        self.index = index
+
+
+def _apply_batch(imp, kind, ctx, batch, mapping, choices, outcomes) -> None:
+    """Apply planned rows together in one savepoint (see `_run_chunk`)."""
+    if not batch:
+        return
+    if len(batch) == 1:
+        number, cells = batch[0][:2]
+        outcomes[number] = _run_row(imp, kind, ctx, number, cells, mapping, choices)
+        return
     session = db.session
-    ctx.created_partners = []
+    done = []
     try:
         with session.begin_nested():
-            creating = action == "create"
-            record = kind.new() if creating else kind.load(found[0])
-            before = kind.apply(record, values, ctx)
-            changes = [(partner, "created", {}) for partner in ctx.created_partners]
-            if creating:
-                changes.append((record, "created", {}))
-            elif before:
-                changes.append((record, "updated", before))
+            ctx.prefetch(name for row in batch for name in kind.partner_names(row[2]))
+            records = kind.load_many(row[4][0] for row in batch if row[3] == "update")
+            for index, (number, _cells, values, action, found) in enumerate(batch):
+                ctx.created_partners = []
+                record = kind.new() if action == "create" else records[found[0]]
+                try:
+                    before = kind.apply(record, values, ctx)
+                except RowError:
+                    raise _RowFailed(index) from None
+                done.append((number, action, record, before, list(ctx.created_partners)))
+            session.flush()
+            changes = []
+            for number, action, record, before, created in done:
+                entries = [(partner, "created", {}) for partner in created]
+                if action == "create":
+                    entries.append((record, "created", {}))
+                elif before:
+                    entries.append((record, "updated", settled(before)))
+                changes += [_change_row(imp, number, *entry) for entry in entries]
             if changes:
-                session.execute(
-                    insert(DataImportChange.__table__),
-                    [
-                        {
-                            "import_id": imp.id,
-                            "row_number": number,
-                            "record_type": type(rec).__audit_type__,
-                            "record_id": rec.id,
-                            "action": act,
-                            "before": data,
-                            "version": rec.version_id,
-                        }
-                        for rec, act, data in changes
-                    ],
-                )
+                session.execute(insert(DataImportChange.__table__), changes)
         trail.write_now(session)
-    except RowError as exc:
-        return "failed", str(exc), None
+    except _RowFailed as failed:
+        ctx.forget()
+        i = failed.index
+        _apply_batch(imp, kind, ctx, batch[:i], mapping, choices, outcomes)
+        number, cells = batch[i][:2]
+        outcomes[number] = _run_row(imp, kind, ctx, number, cells, mapping, choices)
+        _apply_batch(imp, kind, ctx, batch[i + 1 :], mapping, choices, outcomes)
+        return
     except (IntegrityError, DataError) as exc:
-        current_app.logger.info("import %s row %s refused: %s", imp.id, number, exc.orig)
-        return (
-            "failed",
-            str(_l("The database refused this row (a value is out of range or taken).")),
-            None,
-        )
+        current_app.logger.info("import %s: batch refused (%s), row by row", imp.id, exc.orig)
+        ctx.forget()
+        for number, cells, *_rest in batch:
+            outcomes[number] = _run_row(imp, kind, ctx, number, cells, mapping, choices)
+        return
+    for number, action, record, before, created in done:
+        outcomes[number] = _outcome(action == "create", record, before, created)
+
+
+def _change_row(imp, number, record, action, before) -> dict:
+    return {
+        "import_id": imp.id,
+        "row_number": number,
+        "record_type": type(record).__audit_type__,
+        "record_id": record.id,
+        "action": action,
+        "before": before,
+        "version": record.version_id,
+    }
+
+
+def _outcome(creating, record, before, created_partners):
     if creating:
         note = ""
-        if ctx.created_partners:
-            names = ", ".join(p.name_en for p in ctx.created_partners)
+        if created_partners:
+            names = ", ".join(p.name_en for p in created_partners)
             note = str(_l("New organisations created: %(names)s.", names=names))
         return "created", note, record.id
     if not before:
@@ -404,6 +497,52 @@ def _run_row(imp, kind, ctx, number, cells, mapping, choices):
     keys = list(before.get("fields", {})) + list(before.get("added", {}))
     fields = ", ".join(sorted(field_label(key) for key in keys))
     return "updated", str(_l("Changed: %(fields)s.", fields=fields)), record.id
+
+
+def _run_row(imp, kind, ctx, number, cells, mapping, choices):
+    """One row on its own, all or nothing, in its own savepoint: (outcome, reason, record
+    id). What a batch falls back to for a row that fails in it."""
+    values, errors = kind.parse(cells, mapping)
+    if errors:
+        return "failed", _reason(kind, errors), None
+    found = kind.find([values])[0]
+    if problem := kind.id_problem(values, found):
+        return "failed", problem, None
+    action, skip_reason = _action(kind, values, found, choices)
+    if action == "skip":
+        return "skipped", str(skip_reason), (found[0] if len(found) == 1 else None)
+    session = db.session
+    ctx.created_partners = []
+    try:
+        with session.begin_nested():
+            creating = action == "create"
+            record = kind.new() if creating else kind.load(found[0])
+            before = kind.apply(record, values, ctx)
+            session.flush()
+            before = settled(before)
+            changes = [(partner, "created", {}) for partner in ctx.created_partners]
+            if creating:
+                changes.append((record, "created", {}))
+            elif before:
+                changes.append((record, "updated", before))
+            if changes:
+                session.execute(
+                    insert(DataImportChange.__table__),
+                    [_change_row(imp, number, *change) for change in changes],
+                )
+        trail.write_now(session)
+    except RowError as exc:
+        ctx.forget()
+        return "failed", str(exc), None
+    except (IntegrityError, DataError) as exc:
+        ctx.forget()
+        current_app.logger.info("import %s row %s refused: %s", imp.id, number, exc.orig)
+        return (
+            "failed",
+            str(_l("The database refused this row (a value is out of range or taken).")),
+            None,
+        )
+    return _outcome(creating, record, before, ctx.created_partners)
 
 
 # --- report -----------------------------------------------------------------------------
@@ -545,10 +684,20 @@ def _undo_chunk(imp: DataImport, user) -> None:
         .limit(chunk_size())
     ).all()
     models = _models()
+    # The chunk's records in one statement per kind, then every change applied in memory
+    # (newest first, so a record changed twice gets its oldest state back) and one flush.
+    wanted: dict[str, set[int]] = {}
+    for change in changes:
+        wanted.setdefault(change.record_type, set()).add(change.record_id)
+    records = {
+        (record_type, record_id): record
+        for record_type, ids in wanted.items()
+        for record_id, record in KINDS[record_type].load_many(ids).items()
+    }
     with trail.audit_action(db.session, "import_undo"):
         for change in changes:
             model = models[change.record_type]
-            record = KINDS[change.record_type].load(change.record_id)
+            record = records.get((change.record_type, change.record_id))
             if record is None:
                 continue
             if change.action == "created":
@@ -556,7 +705,7 @@ def _undo_chunk(imp: DataImport, user) -> None:
                     record.archive(user)
             else:
                 _restore(record, model, change.before)
-            db.session.flush()
+        db.session.flush()
     if changes:
         imp.offset = changes[-1].id
         imp.position += len(changes)

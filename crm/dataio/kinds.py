@@ -241,6 +241,35 @@ class Context:
         self.create_partners = create_partners
         self.created_partners: list[Partner] = []
         self._users: dict[str, int | None] = {}
+        # Partner lookups by folded name, filled a batch of rows at a time (`prefetch`)
+        # and by the partners created meanwhile; `forget` empties it when a savepoint is
+        # rolled back (the partners created inside it are gone).
+        self._partners: dict[str, set[int]] = {}
+        self._loaded: list[Partner] = []
+
+    def prefetch(self, names) -> None:
+        """Look up these partner names at once (one statement) for the rows to come, and
+        load the partners found, so their links' audit labels need no query each."""
+        wanted = {n for n in names if n and fold(n) not in self._partners}
+        if not wanted:
+            return
+        found = partners_named(sorted(wanted))
+        for name in wanted:
+            self._partners[fold(name)] = set(found.get(fold(name), ()))
+        ids = sorted({pid for pids in found.values() for pid in pids})
+        for start in range(0, len(ids), 500):
+            self._loaded += db.session.scalars(
+                select(Partner).where(Partner.id.in_(ids[start : start + 500]))
+            ).all()
+
+    def would_create(self, name: str) -> bool:
+        """Whether naming this partner creates it (as far as the lookups made so far
+        know: unknown names count as created)."""
+        return self.create_partners and not self._partners.get(fold(name))
+
+    def forget(self) -> None:
+        self._partners.clear()
+        self._loaded.clear()
 
     def owner_id(self, text: str) -> int:
         key = text.casefold()
@@ -257,7 +286,10 @@ class Context:
 
     def partner_id(self, name: str) -> int:
         """The one live partner with this name, created if allowed and there is none."""
-        ids = partners_named([name]).get(fold(name), set())
+        key = fold(name)
+        if key not in self._partners:
+            self._partners[key] = set(partners_named([name]).get(key, set()))
+        ids = self._partners[key]
         if len(ids) == 1:
             return next(iter(ids))
         if len(ids) > 1:
@@ -277,6 +309,7 @@ class Context:
         db.session.add(partner)
         db.session.flush()
         self.created_partners.append(partner)
+        self._partners[key] = {partner.id}
         return partner.id
 
 
@@ -317,7 +350,10 @@ class Kind:
     export_options: tuple = ()
 
     def column(self, key: str) -> Column:
-        return next(c for c in self.columns if c.key == key)
+        by_key = self.__dict__.get("_columns_by_key")
+        if by_key is None:
+            by_key = self.__dict__["_columns_by_key"] = {c.key: c for c in self.columns}
+        return by_key[key]
 
     def importable(self) -> list[Column]:
         return [c for c in self.columns if c.parse is not None]
@@ -354,6 +390,22 @@ class Kind:
     def lookup(self, names: list[str]) -> dict[str, set[int]]:
         raise NotImplementedError
 
+    def partner_names(self, values: dict) -> list[str]:
+        """The partners a row refers to by name (looked up, or created, by `Context`)."""
+        return []
+
+    def written_keys(self, values: dict) -> set[tuple[str, str]]:
+        """What a row writes that a later row may be found by: its names (and email)."""
+        return {("name", fold(n)) for n in self.names(values)}
+
+    def read_keys(self, values: dict) -> set[tuple[str, str]]:
+        """What finding a row's match, or its references of its own kind, reads."""
+        return self.written_keys(values)
+
+    def created_keys(self, values: dict, ctx: Context) -> set[tuple[str, str]]:
+        """Names of its own kind a row will create besides itself (a missing parent)."""
+        return set()
+
     def find(self, rows: list[dict]) -> list[list[int]]:
         """Likely existing records for each row: by ID, else by any of its names."""
         by_id = {v["id"] for v in rows if "id" in v}
@@ -382,14 +434,35 @@ class Kind:
             return str(_l("No record has the ID %(id)s.", id=values["id"]))
         return None
 
-    def load(self, record_id: int):
-        raise NotImplementedError
-
     def new(self):
         return self.model()
 
     def apply(self, record, values: dict, ctx: Context) -> dict:
+        """Set the row's values on a new or loaded record (nothing flushed yet): what it
+        replaced, {"fields": {key: old}, "added": {link: [new link rows or ids]}}, or {}
+        when nothing changed. `settled` turns it into what undo keeps, after a flush."""
         raise NotImplementedError
+
+    def load_options(self) -> tuple:
+        return ()
+
+    def load(self, record_id: int):
+        return db.session.scalar(
+            select(self.model).where(self.model.id == record_id).options(*self.load_options())
+        )
+
+    def load_many(self, ids) -> dict[int, object]:
+        """Records by id, with what `apply` reads, in one statement per 500."""
+        ids = sorted(set(ids))
+        found = {}
+        for start in range(0, len(ids), 500):
+            for record in db.session.scalars(
+                select(self.model)
+                .where(self.model.id.in_(ids[start : start + 500]))
+                .options(*self.load_options())
+            ):
+                found[record.id] = record
+        return found
 
     def owner(self, record, values: dict, ctx: Context, before: dict) -> None:
         if "owner" in values and ctx.may_reassign:
@@ -494,12 +567,18 @@ class PartnerKind(Kind):
     def lookup(self, names):
         return partners_named(names)
 
-    def load(self, record_id):
-        return db.session.scalar(
-            select(Partner)
-            .where(Partner.id == record_id)
-            .options(selectinload(Partner.other_names), selectinload(Partner.tags))
-        )
+    def partner_names(self, values):
+        return [values["parent"]] if "parent" in values else []
+
+    def read_keys(self, values):
+        # The parent is found by name among partners, which earlier rows write.
+        return self.written_keys(values) | {("name", fold(n)) for n in self.partner_names(values)}
+
+    def created_keys(self, values, ctx):
+        return {("name", fold(n)) for n in self.partner_names(values) if ctx.would_create(n)}
+
+    def load_options(self):
+        return (selectinload(Partner.other_names), selectinload(Partner.tags))
 
     def apply(self, partner, values, ctx):
         from crm.partners.operations import check_parent, tags_named
@@ -537,11 +616,10 @@ class PartnerKind(Kind):
         if before or new_names or new_tags or creating:
             partner.refresh_derived()
             partner.stamp(ctx.actor)
-        db.session.flush()
         if new_names:
-            added["other_names"] = [n.id for n in new_names]
+            added["other_names"] = new_names
         if new_tags:
-            added["tags"] = [t.id for t in new_tags]
+            added["tags"] = new_tags
         return {"fields": before, "added": added} if (before or added) else {}
 
 
@@ -616,6 +694,15 @@ class ContactKind(Kind):
     def lookup(self, names):
         return contacts_named(names)
 
+    def partner_names(self, values):
+        return list(values.get("organisation", ()))
+
+    def written_keys(self, values):
+        keys = super().written_keys(values)
+        if values.get("email"):
+            keys.add(("email", values["email"]))
+        return keys
+
     def find(self, rows):
         found = super().find(rows)
         emails = {v["email"] for v in rows if "email" in v and "id" not in v}
@@ -633,10 +720,9 @@ class ContactKind(Kind):
                 found[i] = sorted(by_email[values["email"]])
         return found
 
-    def load(self, record_id):
-        return db.session.scalar(
-            select(Contact).where(Contact.id == record_id).options(selectinload(Contact.positions))
-        )
+    def load_options(self):
+        # Other names too: refreshing the derived fields reads them.
+        return (selectinload(Contact.positions), selectinload(Contact.other_names))
 
     def apply(self, contact, values, ctx):
         before: dict = {}
@@ -663,8 +749,7 @@ class ContactKind(Kind):
         if before or new_positions or creating:
             contact.refresh_derived()
             contact.stamp(ctx.actor)
-        db.session.flush()
-        added = {"positions": [p.id for p in new_positions]} if new_positions else {}
+        added = {"positions": new_positions} if new_positions else {}
         return {"fields": before, "added": added} if (before or added) else {}
 
 
@@ -791,12 +876,11 @@ class AgreementKind(Kind):
     def lookup(self, names):
         return agreements_named(names)
 
-    def load(self, record_id):
-        return db.session.scalar(
-            select(Agreement)
-            .where(Agreement.id == record_id)
-            .options(selectinload(Agreement.parties))
-        )
+    def partner_names(self, values):
+        return [name for name, _role in values.get("parties", ())]
+
+    def load_options(self):
+        return (selectinload(Agreement.parties),)
 
     def apply(self, agreement, values, ctx):
         before: dict = {}
@@ -848,8 +932,7 @@ class AgreementKind(Kind):
         if before or new_parties or creating:
             agreement.refresh_derived()
             agreement.stamp(ctx.actor)
-        db.session.flush()
-        added = {"parties": [p.id for p in new_parties]} if new_parties else {}
+        added = {"parties": new_parties} if new_parties else {}
         return {"fields": before, "added": added} if (before or added) else {}
 
 
@@ -947,12 +1030,11 @@ class ProjectKind(Kind):
     def lookup(self, names):
         return projects_named(names)
 
-    def load(self, record_id):
-        return db.session.scalar(
-            select(Project)
-            .where(Project.id == record_id)
-            .options(selectinload(Project.partners), selectinload(Project.agreements))
-        )
+    def partner_names(self, values):
+        return [name for name, _role in values.get("partners", ())]
+
+    def load_options(self):
+        return (selectinload(Project.partners), selectinload(Project.agreements))
 
     def apply(self, project, values, ctx):
         before: dict = {}
@@ -1006,13 +1088,23 @@ class ProjectKind(Kind):
         if before or new_links or new_agreements or creating:
             project.refresh_derived()
             project.stamp(ctx.actor)
-        db.session.flush()
         added = {}
         if new_links:
-            added["partners"] = [link.id for link in new_links]
+            added["partners"] = new_links
         if new_agreements:
             added["agreements"] = new_agreements
         return {"fields": before, "added": added} if (before or added) else {}
+
+
+def settled(before: dict) -> dict:
+    """What `apply` replaced, in the form undo keeps: the new link rows by id (flushed)."""
+    if not before:
+        return before
+    added = {
+        name: [item if isinstance(item, int) else item.id for item in items]
+        for name, items in before.get("added", {}).items()
+    }
+    return {"fields": before.get("fields", {}), "added": added}
 
 
 KINDS: dict[str, Kind] = {

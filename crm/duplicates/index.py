@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
-from sqlalchemy import and_, delete, event, func, or_, select, union_all
+from sqlalchemy import and_, delete, event, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, attributes
 
@@ -143,28 +144,34 @@ def block_members(conn, kind: str, keys: Iterable[str]) -> dict[str, list[int]]:
     """The records holding each key, for keys held by at most MAX_BLOCK records.
 
     Each key is read with a LIMIT, so a common key costs MAX_BLOCK + 1 index entries,
-    however many thousands of records share it.
+    however many thousands of records share it. The statement for n keys is written once
+    (plain SQL with bound values): building a union of 100 subqueries anew for every
+    batch of keys cost more than running it when an import checks 500 records at once.
     """
     members: dict[str, list[int]] = {}
     keys = sorted(set(keys))
     for chunk in _chunks(keys, _KEYS_PER_STATEMENT):
-        parts = []
-        for key in chunk:
-            inner = (
-                select(KEY.c.key, KEY.c.record_id)
-                .where(KEY.c.kind == kind, KEY.c.key == key)
-                .limit(MAX_BLOCK + 1)
-                .subquery()
-            )
-            parts.append(select(inner.c.key, inner.c.record_id))
-        statement = parts[0] if len(parts) == 1 else union_all(*parts)
+        params = {"kind": kind, "cap": MAX_BLOCK + 1}
+        params.update({f"k{i}": key for i, key in enumerate(chunk)})
         found: dict[str, list[int]] = defaultdict(list)
-        for key, rid in conn.execute(statement):
+        for key, rid in conn.execute(_block_statement(len(chunk)), params):
             found[key].append(rid)
         for key, rids in found.items():
             if len(rids) <= MAX_BLOCK:
                 members[key] = rids
     return members
+
+
+@lru_cache(maxsize=_KEYS_PER_STATEMENT)
+def _block_statement(count: int):
+    """SELECT key, record_id for `count` keys, each key's rows capped at :cap."""
+    # Only loop indexes are formatted in; every value is bound.
+    parts = [
+        f'SELECT b{i}."key", b{i}.record_id FROM (SELECT "key", record_id '  # noqa: S608
+        f'FROM duplicate_key WHERE kind = :kind AND "key" = :k{i} LIMIT :cap) AS b{i}'
+        for i in range(count)
+    ]
+    return text(" UNION ALL ".join(parts)).columns(KEY.c.key, KEY.c.record_id)
 
 
 def stored_profiles(conn, kind: str, ids: Iterable[int]) -> dict[int, Profile]:
@@ -373,10 +380,12 @@ def _collect(session, flush_context):
     from crm.partners.models import Partner, PartnerName
 
     touched = session.info.setdefault(_TOUCHED, set())
-    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+    # Each of these properties builds a new set: read them once, not once per object.
+    new, dirty, deleted = session.new, session.dirty, session.deleted
+    for obj in list(new) + list(dirty) + list(deleted):
         if isinstance(obj, Partner | Contact):
             kind = "partner" if isinstance(obj, Partner) else "contact"
-            if obj in session.new or obj in session.deleted or _watched_change(obj, kind):
+            if obj in new or obj in deleted or _watched_change(obj, kind):
                 touched.add((kind, obj.id))
         elif isinstance(obj, PartnerName | ContactName):
             is_partner = isinstance(obj, PartnerName)
@@ -386,7 +395,7 @@ def _collect(session, flush_context):
                 if value is not None:
                     touched.add((kind, value))
     # Names removed from a collection are deleted as orphans, never seen in session.deleted.
-    for obj in session.dirty:
+    for obj in dirty:
         if isinstance(obj, Partner | Contact):
             history = attributes.instance_state(obj).attrs["other_names"].history
             if history.added or history.deleted:
