@@ -146,23 +146,32 @@ def _anywhere_arm(model, kind_no: int, q: str, n: int, dialect: str):
     )
 
 
-def _ranked_ids(kind: Kind, q: str, want: int, dialect: str) -> list[int]:
-    """The ids of the first `want` records of a kind for q, best first."""
+def tier_ranks(q: str) -> list[int]:
+    """The tiers read for q (word keys hold WORD_KEY characters: longer queries skip them)."""
+    return [RANK_NAME, RANK_WORD, RANK_ANY] if len(q) <= WORD_KEY else [RANK_NAME, RANK_ANY]
+
+
+def hits_statement(kind: Kind, q: str, sizes: dict[int, int], dialect: str):
+    """(id, rank, key) rows: each tier's first sizes[rank] matches, read from its index."""
     model = kind.model
     kind_no = table_number(model.__tablename__)
-    ranks = [RANK_NAME, RANK_WORD, RANK_ANY] if len(q) <= WORD_KEY else [RANK_NAME, RANK_ANY]
+    arms = [
+        _anywhere_arm(model, kind_no, q, size, dialect)
+        if rank == RANK_ANY
+        else _key_arm(kind_no, rank, q, size)
+        for rank, size in sizes.items()
+    ]
+    # Each arm keeps its own ORDER BY and LIMIT inside a subquery (SQLite needs that).
+    return union_all(*[select(*arm.subquery().c) for arm in arms])
+
+
+def _ranked_ids(kind: Kind, q: str, want: int, dialect: str) -> list[int]:
+    """The ids of the first `want` records of a kind for q, best first."""
+    ranks = tier_ranks(q)
     # Key tiers hold several keys per record (names in two scripts, pinyin): read more.
     sizes = {rank: want * (1 if rank == RANK_ANY else 3) for rank in ranks}
     while True:
-        arms = [
-            _anywhere_arm(model, kind_no, q, sizes[rank], dialect)
-            if rank == RANK_ANY
-            else _key_arm(kind_no, rank, q, sizes[rank])
-            for rank in ranks
-        ]
-        # Each arm keeps its own ORDER BY and LIMIT inside a subquery (SQLite needs that).
-        hits = union_all(*[select(*arm.subquery().c) for arm in arms])
-        rows = db.session.execute(hits).all()
+        rows = db.session.execute(hits_statement(kind, q, sizes, dialect)).all()
         best: dict[int, tuple] = {}
         for record_id, rank, key in rows:
             sort_key = (rank, key, record_id)
