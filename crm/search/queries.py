@@ -29,8 +29,19 @@ is read again with a larger LIMIT, so the result is always exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import Integer, String, column, literal, select, table, text, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    column,
+    literal_column,
+    select,
+    table,
+    text,
+    union_all,
+)
 
 from crm.activities.models import Activity
 from crm.agreements.models import Agreement
@@ -95,42 +106,55 @@ _TOP = "\U0010ffff"  # sorts after every character: key < q || _TOP means "start
 RANK_NAME, RANK_WORD, RANK_ANY = TIER_NAME, TIER_WORD, TIER_WORD + 1
 
 
-def _key_arm(kind_no: int, tier: int, q: str, n: int):
-    """Records with a tier-0 (name) or tier-1 (word) key starting with q, in key order."""
+def _key_arm(kind_no: int, tier: int):
+    """Records with a tier-0 (name) or tier-1 (word) key starting with :q, in key order."""
     return (
         select(_KEYS.c.record_id.label("id"))
         .where(
             _KEYS.c.tbl == kind_no,
             _KEYS.c.tier == tier,
-            _KEYS.c.key >= q,
-            _KEYS.c.key < q + _TOP,
+            _KEYS.c.key >= bindparam("q", type_=String),
+            _KEYS.c.key < bindparam("q_top", type_=String),
         )
         .order_by(_KEYS.c.key, _KEYS.c.record_id)
-        .limit(n)
-        .add_columns(literal(tier, Integer).label("rank"), _KEYS.c.key.label("key"))
+        .limit(bindparam(f"n{tier}", type_=Integer))
+        .add_columns(literal_column(str(tier), Integer).label("rank"), _KEYS.c.key.label("key"))
     )
 
 
-def _anywhere_arm(model, kind_no: int, q: str, n: int, dialect: str):
-    """Live records whose text contains q anywhere, in id order, at most n."""
-    empty = literal("", String).label("key")
-    rank = literal(RANK_ANY, Integer).label("rank")
+def query_path(q: str, dialect: str) -> str:
+    """How the anywhere tier is read: "gram" (CJK keys), "fts" (SQLite trigram), "like"
+    (PostgreSQL's pg_trgm for 3+ characters; a scan with LIMIT for 1-2 other ones)."""
     if is_gram_query(q):
+        return "gram"
+    if dialect == "sqlite" and len(q) >= TRIGRAM_MIN:
+        return "fts"
+    return "like"
+
+
+def _anywhere_arm(model, kind_no: int, path: str):
+    """Live records whose text contains :q anywhere, in id order, at most :n2."""
+    empty = literal_column("''", String).label("key")
+    rank = literal_column(str(RANK_ANY), Integer).label("rank")
+    n = bindparam(f"n{RANK_ANY}", type_=Integer)
+    if path == "gram":
         return (
             select(_KEYS.c.record_id.label("id"), rank, empty)
-            .where(_KEYS.c.tbl == kind_no, _KEYS.c.tier == TIER_GRAM, _KEYS.c.key == q)
+            .where(
+                _KEYS.c.tbl == kind_no,
+                _KEYS.c.tier == TIER_GRAM,
+                _KEYS.c.key == bindparam("q", type_=String),
+            )
             .order_by(_KEYS.c.record_id)
             .limit(n)
         )
-    if dialect == "sqlite" and len(q) >= TRIGRAM_MIN:
+    if path == "fts":
         fts = fts_table(model.__tablename__)
         matches = table(fts, column("rowid"))
-        # A quoted phrase: the trigram tokenizer turns it into a substring match.
-        phrase = '"' + q.replace('"', '""') + '"'
         return (
             select(model.id.label("id"), rank, empty)
             .select_from(matches.join(model.__table__, model.id == matches.c.rowid))
-            .where(text(f"{fts} MATCH :phrase").bindparams(phrase=phrase))
+            .where(text(f"{fts} MATCH :phrase").bindparams(bindparam("phrase", type_=String)))
             .where(model.archived_at.is_(None))
             .order_by(matches.c.rowid)
             .limit(n)
@@ -139,30 +163,43 @@ def _anywhere_arm(model, kind_no: int, q: str, n: int, dialect: str):
         select(model.id.label("id"), rank, empty)
         .where(
             model.archived_at.is_(None),
-            model.search_text.like(f"%{_escape_like(q)}%", escape="\\"),
+            model.search_text.like(bindparam("pattern", type_=String), escape="\\"),
         )
         .order_by(model.id)
         .limit(n)
     )
 
 
-def tier_ranks(q: str) -> list[int]:
+def tier_ranks(q: str) -> tuple[int, ...]:
     """The tiers read for q (word keys hold WORD_KEY characters: longer queries skip them)."""
-    return [RANK_NAME, RANK_WORD, RANK_ANY] if len(q) <= WORD_KEY else [RANK_NAME, RANK_ANY]
+    return (RANK_NAME, RANK_WORD, RANK_ANY) if len(q) <= WORD_KEY else (RANK_NAME, RANK_ANY)
 
 
-def hits_statement(kind: Kind, q: str, sizes: dict[int, int], dialect: str):
-    """(id, rank, key) rows: each tier's first sizes[rank] matches, read from its index."""
+@cache
+def _hits_statement(kind_key: str, ranks: tuple[int, ...], path: str):
+    kind = next(k for k in KINDS if k.key == kind_key)
     model = kind.model
     kind_no = table_number(model.__tablename__)
     arms = [
-        _anywhere_arm(model, kind_no, q, size, dialect)
-        if rank == RANK_ANY
-        else _key_arm(kind_no, rank, q, size)
-        for rank, size in sizes.items()
+        _anywhere_arm(model, kind_no, path) if rank == RANK_ANY else _key_arm(kind_no, rank)
+        for rank in ranks
     ]
     # Each arm keeps its own ORDER BY and LIMIT inside a subquery (SQLite needs that).
     return union_all(*[select(*arm.subquery().c) for arm in arms])
+
+
+def hits_statement(kind: Kind, q: str, sizes: dict[int, int], dialect: str):
+    """(statement, parameters) giving (id, rank, key) rows: each tier's first sizes[rank]
+    matches, read from its index. The statement is built once per kind and path."""
+    path = query_path(q, dialect)
+    params: dict[str, object] = {f"n{rank}": size for rank, size in sizes.items()}
+    params.update(q=q, q_top=q + _TOP)
+    if path == "fts":
+        # A quoted phrase: the trigram tokenizer turns it into a substring match.
+        params["phrase"] = '"' + q.replace('"', '""') + '"'
+    elif path == "like":
+        params["pattern"] = f"%{_escape_like(q)}%"
+    return _hits_statement(kind.key, tuple(sizes), path), params
 
 
 def _ranked_ids(kind: Kind, q: str, want: int, dialect: str) -> list[int]:
@@ -171,7 +208,8 @@ def _ranked_ids(kind: Kind, q: str, want: int, dialect: str) -> list[int]:
     # Key tiers hold several keys per record (names in two scripts, pinyin): read more.
     sizes = {rank: want * (1 if rank == RANK_ANY else 3) for rank in ranks}
     while True:
-        rows = db.session.execute(hits_statement(kind, q, sizes, dialect)).all()
+        statement, params = hits_statement(kind, q, sizes, dialect)
+        rows = db.session.execute(statement, params).all()
         best: dict[int, tuple] = {}
         for record_id, rank, key in rows:
             sort_key = (rank, key, record_id)
