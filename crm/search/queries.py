@@ -229,6 +229,13 @@ def _ranked_ids(kind: Kind, q: str, want: int, dialect: str) -> list[int]:
             sizes[rank] *= 4
 
 
+def ranked_ids(model, q: str, want: int) -> list[int]:
+    """The ids of the first `want` live records of a searchable model for an already
+    cleaned query, best first (what pickers use: same ranking, same bounded cost)."""
+    kind = next(k for k in KINDS if k.model is model)
+    return _ranked_ids(kind, q, want, db.session.get_bind().dialect.name)
+
+
 def search_kind(kind: Kind, q: str, limit: int = GROUP_LIMIT) -> Group:
     """Up to `limit` live records of one kind matching q, best first.
 
