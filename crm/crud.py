@@ -13,7 +13,7 @@ from crm.auth.models import User
 from crm.db import db
 from crm.forms import EmptyForm
 from crm.records import can_archive, can_restore
-from crm.text import like_pattern, normalize
+from crm.text import like_pattern
 from crm.vocab import options
 
 LOOKUP_LIMIT = 15
@@ -137,23 +137,40 @@ def restore_record(record, redirect_to: str):
 
 
 def lookup_response(model, label, detail=None, extra_where=(), options=()):
-    """JSON for a picker: records whose names contain the query, prefix matches first."""
-    q = normalize(request.args.get("q", ""))[:100]
+    """JSON for a picker: records whose names contain the query, ranked as search ranks
+    them (whole name, name prefix, word prefix, anywhere), read from the search index."""
+    from crm.search.queries import clean_query, ranked_ids
+
+    q = clean_query(request.args.get("q", ""))
     if not q:
         return jsonify(results=[])
-    prefix = "|" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rank = case((model.search_text.like(f"%{prefix}", escape="\\"), 0), else_=1)
-    rows = db.session.scalars(
-        select(model)
-        .where(
-            model.archived_at.is_(None),
-            model.search_text.like(like_pattern(q), escape="\\"),
-            *extra_where,
+    if not extra_where:
+        ids = ranked_ids(model, q, LOOKUP_LIMIT)
+        loaded = (
+            {
+                r.id: r
+                for r in db.session.scalars(
+                    select(model).where(model.id.in_(ids)).options(*options)
+                )
+            }
+            if ids
+            else {}
         )
-        .order_by(rank, func.length(model.search_text), model.id)
-        .limit(LOOKUP_LIMIT)
-        .options(*options)
-    ).all()
+        rows = [loaded[i] for i in ids if i in loaded]
+    else:
+        prefix = "|" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rank = case((model.search_text.like(f"%{prefix}", escape="\\"), 0), else_=1)
+        rows = db.session.scalars(
+            select(model)
+            .where(
+                model.archived_at.is_(None),
+                model.search_text.like(like_pattern(q), escape="\\"),
+                *extra_where,
+            )
+            .order_by(rank, func.length(model.search_text), model.id)
+            .limit(LOOKUP_LIMIT)
+            .options(*options)
+        ).all()
     return jsonify(
         results=[
             {"id": r.id, "label": label(r), "detail": detail(r) if detail else ""} for r in rows

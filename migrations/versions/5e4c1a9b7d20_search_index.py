@@ -9,7 +9,7 @@ Hand-written: the DDL lives in crm.search.index, shared with the tests' schema s
 
 from alembic import op
 
-from crm.search.index import create_search_index, drop_search_index
+from crm.search.index import create_trigram_index, drop_trigram_index
 
 # revision identifiers, used by Alembic.
 revision = "5e4c1a9b7d20"
@@ -20,8 +20,8 @@ depends_on = None
 
 def upgrade():
     # Dialect-aware inside: FTS5 + triggers on SQLite, pg_trgm GIN on PostgreSQL.
-    create_search_index(op.get_bind())
+    create_trigram_index(op.get_bind())
 
 
 def downgrade():
-    drop_search_index(op.get_bind())
+    drop_trigram_index(op.get_bind())

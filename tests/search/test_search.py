@@ -267,15 +267,23 @@ def test_statement_count_is_fixed(app, staff_client, records):
         with count_statements(app) as log:
             assert staff_client.get("/search", query_string={"q": query}).status_code == 200
         counts[query] = log.count
-        searching = [s for s in log.statements if "search_text" in s]
+        # One statement per kind reads the tiers (search_key, the trigram index, or the
+        # bounded scan); one more per kind with results loads them.
+        searching = [s for s in log.statements if "anon_1.rank" in s]
         assert len(searching) == len(KINDS), log
-    assert len(set(counts.values())) == 1, counts
-    for i in range(30):
-        make_partner(f"Partner extra {i}")
-    db.session.commit()
-    with count_statements(app) as log:
-        staff_client.get("/search?q=partner")
-    assert log.count == counts["partner"]
+    for query in ["taizhou", "刘"]:
+        kinds_found = sum(bool(ids) for ids in found(query).values())
+        assert counts[query] == counts["zzzzzz"] + kinds_found, (query, counts)
+    # More matching records: the same statements.
+    after = []
+    for batch in range(2):
+        for i in range(30):
+            make_partner(f"Partner extra {batch} {i}")
+        db.session.commit()
+        with count_statements(app) as log:
+            staff_client.get("/search?q=partner")
+        after.append(log.count)
+    assert after == [counts["zzzzzz"] + 1] * 2, (after, counts)
 
 
 def test_requires_sign_in(client, users):
@@ -290,14 +298,62 @@ def test_navbar_search_box(staff_client, client, users):
     assert "data-search-box" not in client.get("/login").text
 
 
-def test_paths_index_for_three_characters_like_for_fewer(app, staff_client, records):
+def test_paths_trigram_for_three_characters_keys_for_one_or_two_chinese(app, staff_client, records):
     dialect = db.engine.dialect.name
     with count_statements(app) as long_query:
         staff_client.get("/search?q=taizhou")
     with count_statements(app) as short_query:
         staff_client.get("/search?q=台州")
+    with count_statements(app) as latin_query:
+        staff_client.get("/search?q=ta")
     if dialect == "sqlite":
         assert sum("_fts MATCH" in s for s in long_query.statements) == len(KINDS)
-        assert not any("MATCH" in s for s in short_query.statements)
     else:
-        assert all("MATCH" not in s for s in long_query.statements + short_query.statements)
+        assert sum("LIKE" in s for s in long_query.statements) == len(KINDS)
+    assert not any("MATCH" in s or "LIKE" in s for s in short_query.statements)
+    assert sum("search_key" in s for s in short_query.statements) == len(KINDS)
+    assert sum("LIMIT" in s and "LIKE" in s for s in latin_query.statements) == len(KINDS)
+
+
+# Exact results and order, the same on SQLite and PostgreSQL: rank by whole name, then a
+# name starting with the query (by name), then a later word starting with it, then any
+# match (by id).
+EXPECTED = [
+    ("Taizhou Bay", {"partners": ["taizhou"]}),
+    ("taizhou", {"partners": ["taizhou"], "activities": ["meeting"]}),
+    ("TaiZhou", {"partners": ["taizhou"], "activities": ["meeting"]}),
+    ("台州", {"partners": ["taizhou"], "activities": ["meeting"]}),
+    ("台", {"partners": ["taizhou"], "activities": ["meeting"]}),
+    ("台州湾新区管理委员会", {"partners": ["taizhou"]}),
+    ("管理委员会", {"partners": ["taizhou"]}),
+    # 刘明 sorts before 刘贤 (U+660E < U+8D24); "liu ming" before "liu xian".
+    ("刘", {"contacts": ["liu_ming", "liu_xian"]}),
+    # The project's pinyin "ren cai jiao liu xiang mu" holds "liu" and "liu xian" too.
+    ("liu", {"contacts": ["liu_ming", "liu_xian"], "projects": ["project"]}),
+    ("liu xian", {"contacts": ["liu_xian"], "projects": ["project"]}),
+    ("LiuXian", {"contacts": ["liu_xian"], "projects": ["project"]}),
+    ("刘贤", {"contacts": ["liu_xian"]}),
+    ("创新", {"partners": ["ukiic"], "agreements": ["mou"]}),
+    ("innovation", {"partners": ["ukiic"], "agreements": ["mou"]}),
+    ("British International", {"partners": ["ukiic"]}),
+    ("ＵＫＩＩＣ", {"partners": ["ukiic"]}),
+    ("u.k.i.i.c", {}),  # punctuation becomes a space: "u k i i c" is in no name
+    ("ukiic!!", {"partners": ["ukiic"]}),
+    ("ndersta", {"agreements": ["mou"]}),
+    ("sharon@tzbay.example", {"contacts": ["liu_xian"]}),
+    ("tzbay", {"contacts": ["liu_xian"]}),
+    ("人才", {"projects": ["project"]}),
+    # A whole name starting with "zh" (zhejiang university), then the words "zhong xin"
+    # (UKIIC's pinyin) and "zhou wan ..." (Taizhou's), by key.
+    ("zh", {"partners": ["other", "ukiic", "taizhou"], "activities": ["meeting"]}),
+    ("陈伟", {"contacts": ["chen"]}),
+    # Words starting with w: "wan xin qu ..." (pinyin), "wei", "wang lu" (pinyin).
+    ("w", {"partners": ["taizhou"], "contacts": ["chen"], "agreements": ["mou"]}),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), EXPECTED)
+def test_exact_results_and_order(records, query, expected):
+    result = found(query)
+    wanted = {key: [records[name].id for name in names] for key, names in expected.items()}
+    assert {k: v for k, v in result.items() if v} == wanted
