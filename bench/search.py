@@ -48,13 +48,11 @@ BASE = 1_000  # add_synthetic(BASE) in every database: the other kinds, same at 
 
 
 def _partner_rows(first_id: int, count: int, seed: int):
-    """Synthetic partners like add_synthetic's, with more variety of names."""
+    """Synthetic partners, the same shape as add_synthetic's."""
     from crm.db import utcnow
-    from crm.demo import CITIES, FIELDS, SUFFIXES, UK
-    from crm.text import pinyin, search_blob
+    from crm.demo import synthetic_partner_rows
+    from crm.text import pinyin
 
-    rng = random.Random(seed)
-    now = utcnow()
     cache: dict[str, str] = {}
 
     def py(zh):
@@ -62,45 +60,7 @@ def _partner_rows(first_id: int, count: int, seed: int):
             cache[zh] = pinyin(zh)
         return cache[zh]
 
-    rows = []
-    for i in range(count):
-        pid = first_id + i
-        if rng.random() < 0.25:
-            place = rng.choice(UK)
-            field_en, _ = rng.choice(FIELDS)
-            en, zh, kind, country, city = (
-                f"{place} {field_en} Partners {pid}",
-                None,
-                "company",
-                "GB",
-                place,
-            )
-            blob = search_blob([en])
-        else:
-            (city_en, city_zh), (field_en, field_zh) = rng.choice(CITIES), rng.choice(FIELDS)
-            suffix_en, suffix_zh, kind = rng.choice(SUFFIXES)
-            en = f"{city_en} {field_en} {suffix_en} {pid}"
-            zh = f"{city_zh}{field_zh}{suffix_zh}{pid}"
-            country, city = "CN", city_en
-            zh_py = " ".join([py(city_zh), py(field_zh), py(suffix_zh), str(pid)])
-            blob = search_blob([en, zh], {zh: zh_py})
-        rows.append(
-            {
-                "id": pid,
-                "name_en": en,
-                "name_zh": zh,
-                "kind": kind,
-                "status": rng.choice(["prospect", "active", "active", "dormant", "ended"]),
-                "country": country,
-                "city": city,
-                "sort_name": en.casefold(),
-                "search_text": blob,
-                "created_at": now,
-                "updated_at": now,
-                "version_id": 1,
-            }
-        )
-    return rows
+    return synthetic_partner_rows(random.Random(seed), first_id, count, utcnow(), py)
 
 
 def _fill(scale: int) -> None:

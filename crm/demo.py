@@ -452,23 +452,13 @@ def _reset_sequences(*tables):
         )
 
 
-def add_synthetic(n: int, seed: int = 2021, agreements: int | None = None) -> dict[str, int]:
-    """Bulk-insert n partners, n contacts, n/2 agreements (or `agreements`), n/5 projects
-    with outcome indicators and reported actuals, and n/2 activities (Core inserts)."""
-    rng = random.Random(seed)
-    agreement_count = max(1, n // 2) if agreements is None else agreements
-    now = utcnow()
-    cache = {}
-
-    def py(zh):
-        if zh not in cache:
-            cache[zh] = pinyin(zh)
-        return cache[zh]
-
-    first_partner = _next_id(Partner)
-    partners = []
-    for i in range(n):
-        pid = first_partner + i
+def synthetic_partner_rows(rng, first_id: int, count: int, now, py) -> list[dict]:
+    """`count` partner rows with ids from `first_id`: a quarter British companies, the rest
+    Chinese partners with bilingual names and pinyin in their search text (`py` gives the
+    pinyin of a Chinese word, cached by the caller)."""
+    rows = []
+    for i in range(count):
+        pid = first_id + i
         if rng.random() < 0.25:
             place = rng.choice(UK)
             field_en, _ = rng.choice(FIELDS)
@@ -478,7 +468,7 @@ def add_synthetic(n: int, seed: int = 2021, agreements: int | None = None) -> di
                 "company",
                 "GB",
                 place,
-            )  # noqa: E501
+            )
             blob = search_blob([en])
         else:
             (city_en, city_zh), (field_en, field_zh) = rng.choice(CITIES), rng.choice(FIELDS)
@@ -488,7 +478,7 @@ def add_synthetic(n: int, seed: int = 2021, agreements: int | None = None) -> di
             country, city = "CN", city_en
             zh_py = " ".join([py(city_zh), py(field_zh), py(suffix_zh), str(pid)])
             blob = search_blob([en, zh], {zh: zh_py})
-        partners.append(
+        rows.append(
             {
                 "id": pid,
                 "name_en": en,
@@ -504,6 +494,24 @@ def add_synthetic(n: int, seed: int = 2021, agreements: int | None = None) -> di
                 "version_id": 1,
             }
         )
+    return rows
+
+
+def add_synthetic(n: int, seed: int = 2021, agreements: int | None = None) -> dict[str, int]:
+    """Bulk-insert n partners, n contacts, n/2 agreements (or `agreements`), n/5 projects
+    with outcome indicators and reported actuals, and n/2 activities (Core inserts)."""
+    rng = random.Random(seed)
+    agreement_count = max(1, n // 2) if agreements is None else agreements
+    now = utcnow()
+    cache = {}
+
+    def py(zh):
+        if zh not in cache:
+            cache[zh] = pinyin(zh)
+        return cache[zh]
+
+    first_partner = _next_id(Partner)
+    partners = synthetic_partner_rows(rng, first_partner, n, now, py)
     _bulk(Partner.__table__, partners)
 
     first_contact = _next_id(Contact)
