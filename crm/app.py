@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from crm import config as config_module
 from crm.db import configure_sqlite, db
 from crm.extensions import babel, bootstrap, csrf, limiter, login_manager, migrate
+from crm.logs import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -45,6 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides)
     _complete_config(app)
 
+    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)

@@ -52,6 +52,8 @@ class Defaults:
     # Documents: the largest file accepted, and where files live (instance/documents if unset).
     DOCUMENT_MAX_BYTES = 25 * 1024 * 1024
     DOCUMENTS_PATH = None
+    LOG_FORMAT = "text"  # or "json": one object per line (crm/logs.py)
+    LOG_LEVEL = "INFO"
 
 
 class Production(Defaults):
