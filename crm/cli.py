@@ -194,8 +194,10 @@ def demo(scale, agreements):
 
 def register(app: Flask) -> None:
     from crm.duplicates.cli import duplicates_cli
+    from crm.i18n_cli import translate_cli
 
     app.cli.add_command(user_cli)
     app.cli.add_command(duplicates_cli)
     app.cli.add_command(check_deploy)
     app.cli.add_command(demo)
+    app.cli.add_command(translate_cli)

@@ -109,3 +109,38 @@ def test_form_validation_messages_are_translated(client, users):
 
 def test_catalog_files_are_in_the_package():
     assert Path(CATALOG / "messages.mo").is_file()
+
+
+def _msgids(path) -> set[str]:
+    with open(path, "rb") as handle:
+        return {_key(m.id) for m in read_po(handle) if m.id}
+
+
+def test_the_committed_template_is_current(tmp_path):
+    """messages.pot holds exactly the strings of the code (`flask translate update`)."""
+    from crm.i18n_cli import POT, extract
+
+    fresh = tmp_path / "messages.pot"
+    extract(fresh)
+    assert _msgids(fresh) == source_messages()
+    missing, stale = _msgids(fresh) - _msgids(POT), _msgids(POT) - _msgids(fresh)
+    assert (sorted(missing)[:10], sorted(stale)[:10]) == ([], []), "run: flask translate update"
+
+
+def test_translate_update_keeps_the_catalog_as_written(app, tmp_path, monkeypatch):
+    """An update with nothing new changes no line of the catalog but the template's date."""
+    import shutil
+
+    from crm import i18n_cli
+
+    copy = tmp_path / "translations"
+    shutil.copytree(i18n_cli.TRANSLATIONS, copy)
+    monkeypatch.setattr(i18n_cli, "TRANSLATIONS", copy)
+    monkeypatch.setattr(i18n_cli, "POT", copy / "messages.pot")
+    result = app.test_cli_runner().invoke(args=["translate", "update"])
+    assert result.exit_code == 0, result.output
+    before = (CATALOG / "messages.po").read_text(encoding="utf-8").splitlines()
+    after = (copy / "zh_Hans" / "LC_MESSAGES" / "messages.po").read_text("utf-8").splitlines()
+    changed = [b for a, b in zip(before, after, strict=False) if a != b]
+    assert len(before) == len(after)
+    assert all(line.startswith('"POT-Creation-Date:') for line in changed), changed[:5]
