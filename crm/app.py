@@ -93,12 +93,10 @@ def is_sqlite(app: Flask) -> bool:
 
 def register_extensions(app: Flask) -> None:
     import crm.models  # noqa: F401  (every table registered before Alembic looks)
-    from crm.audit import trail
-    from crm.duplicates import index as duplicate_index
+    from crm.hooks import install_write_hooks
     from crm.i18n import select_locale
 
-    trail.install()
-    duplicate_index.install()
+    install_write_hooks()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

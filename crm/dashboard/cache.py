@@ -165,6 +165,3 @@ def install() -> None:
     ):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)
-
-
-install()

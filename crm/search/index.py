@@ -472,6 +472,3 @@ def install_autogenerate_filter() -> None:
 def include_name(name, type_, parent_names) -> bool:
     """An Alembic `include_name` hook: leave the search index out of comparisons."""
     return not (type_ in {"table", "index"} and is_search_object(name))
-
-
-install_autogenerate_filter()
