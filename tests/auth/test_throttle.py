@@ -100,9 +100,7 @@ def test_a_form_that_checks_no_password_costs_nothing(limited):
 
 
 @pytest.mark.parametrize("proxies", [0, 1])
-def test_forwarded_addresses_get_their_own_limits_only_behind_a_trusted_proxy(
-    limited, proxies
-):
+def test_forwarded_addresses_get_their_own_limits_only_behind_a_trusted_proxy(limited, proxies):
     app = limited(LOGIN_RATE_LIMIT="2 per minute", PROXY_FIX=proxies)
     emails = accounts(app, 6)
     proxy, first, second = fresh_address(), fresh_address(), fresh_address()
@@ -134,7 +132,7 @@ def test_a_trusted_proxy_also_gives_the_scheme(make_app):
         accounts(app, 1)  # past the first-run setup page
 
         @requires("public")
-        def where():
+        def where(proxies=proxies):
             seen[proxies] = (request.remote_addr, request.scheme)
             return ""
 
