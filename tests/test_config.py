@@ -198,8 +198,10 @@ def test_variables_read_outside_the_settings_are_not_refused(tmp_path, database_
     for folder in ("crm", "tests", "bench", ".ci"):
         for path in (root / folder).rglob("*"):
             if path.is_file() and path.suffix in {".py", ".md", ""} and path != Path(__file__):
-                read |= set(re.findall(r"CRM_[A-Z][A-Z0-9_]*", path.read_text(errors="ignore")))
-    read |= set(re.findall(r"CRM_[A-Z][A-Z0-9_]*", (root / "README.md").read_text()))
+                read |= set(
+                    re.findall(r"CRM_[A-Z][A-Z0-9_]*[A-Z0-9]\b", path.read_text(errors="ignore"))
+                )
+    read |= set(re.findall(r"CRM_[A-Z][A-Z0-9_]*[A-Z0-9]\b", (root / "README.md").read_text()))
     refused = set()
     for name in sorted(read):
         if name in {"CRM_ENV", "CRM_INSTANCE_PATH"}:  # values of their own, tested apart
