@@ -42,8 +42,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.from_object(base)
     app.config.from_pyfile("config.py", silent=True)
-    config_module.load_environment(app.config)
-    app.config.update(overrides)
+    try:
+        config_module.load_environment(app.config)
+        app.config.update(overrides)
+        config_module.validate(app.config)
+    except config_module.ConfigError as exc:
+        config_module.stop_command_line(exc)
+        raise
+    # The flask command resets DEBUG from FLASK_DEBUG later; check-deploy judges this one.
+    app.extensions["crm_configured_debug"] = bool(app.config.get("DEBUG"))
     _complete_config(app)
 
     configure_logging(app)
@@ -93,6 +100,7 @@ def is_sqlite(app: Flask) -> bool:
 
 def register_extensions(app: Flask) -> None:
     import crm.models  # noqa: F401  (every table registered before Alembic looks)
+    from crm.extensions import trust_proxies
     from crm.hooks import install_write_hooks
     from crm.i18n import select_locale
 
@@ -110,6 +118,7 @@ def register_extensions(app: Flask) -> None:
         default_translation_directories=str(ROOT / "crm" / "translations"),
     )
     bootstrap.init_app(app)
+    trust_proxies(app)
     limiter.init_app(app)
     if is_sqlite(app):
         with app.app_context():

@@ -105,7 +105,8 @@ def deploy_problems(app: Flask) -> list[str]:
     """Every setting that is unsafe for a production deployment."""
     cfg = app.config
     problems = []
-    if cfg.get("DEBUG"):
+    # The flask command resets DEBUG from FLASK_DEBUG; gunicorn would run with the configured one.
+    if cfg.get("DEBUG") or app.extensions.get("crm_configured_debug"):
         problems.append("DEBUG is on: tracebacks and the debugger would be exposed.")
     if cfg.get("TESTING"):
         problems.append("TESTING is on.")
@@ -144,10 +145,25 @@ def deploy_problems(app: Flask) -> list[str]:
     return problems
 
 
+def deploy_notices(app: Flask) -> list[str]:
+    """Settings that are right for some deployments and wrong for others: worth a look."""
+    notices = []
+    if not app.config.get("PROXY_FIX"):
+        notices.append(
+            "CRM_PROXY_FIX is 0: each request's own address is taken as the client's. Behind "
+            "a proxy every client would share the proxy's address, and its sign-in and API "
+            "limits: set CRM_PROXY_FIX to the number of proxies in front of the app."
+        )
+    return notices
+
+
 @click.command("check-deploy")
 def check_deploy():
     """List every unsafe production setting; exit non-zero when there is one."""
-    problems = deploy_problems(current_app._get_current_object())
+    app = current_app._get_current_object()
+    problems = deploy_problems(app)
+    for notice in deploy_notices(app):
+        click.echo(f"NOTICE: {notice}")
     for problem in problems:
         click.echo(f"UNSAFE: {problem}")
     if problems:

@@ -23,8 +23,6 @@ from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-FORMATS = ("text", "json")
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class RequestContextFilter(logging.Filter):
@@ -100,12 +98,8 @@ def logging_config(fmt: str, level: str) -> dict:
 
 def configure_logging(app: Flask) -> None:
     """Install the logging configuration and the request id for `app`."""
-    fmt = str(app.config.get("LOG_FORMAT") or "text").lower()
-    level = str(app.config.get("LOG_LEVEL") or "INFO").upper()
-    if fmt not in FORMATS:
-        raise ValueError(f"CRM_LOG_FORMAT must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if level not in LEVELS:
-        raise ValueError(f"CRM_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {level!r}")
+    # Both were checked with the rest of the configuration (crm.config.validate).
+    fmt, level = app.config["LOG_FORMAT"].strip(), app.config["LOG_LEVEL"].strip()
     logging.config.dictConfig(logging_config(fmt, level))
     # Flask's own default handler would print each line a second time.
     from flask.logging import default_handler

@@ -1,14 +1,21 @@
 """The WSGI entry point for gunicorn: `gunicorn 'crm.wsgi:app'`.
 
-A deployment whose schema is behind refuses to start, naming the command that fixes it.
+A deployment whose schema is behind refuses to start, naming the command that fixes it; so
+does one with a setting that cannot be used, naming the setting.
 """
 
 import sys
 
 from crm import create_app
+from crm.config import ConfigError
 from crm.schema import SchemaBehind, require_current_schema
 
-app = create_app()
+try:
+    app = create_app()
+except ConfigError as exc:
+    # Exit code 3 makes gunicorn stop ("worker failed to boot") instead of retrying.
+    print(f"crm: the configuration is not valid.\n{exc}", file=sys.stderr, flush=True)
+    raise SystemExit(3) from None
 with app.app_context():
     try:
         require_current_schema()

@@ -167,10 +167,37 @@ def test_check_deploy_command_fails_unsafe_and_passes_safe(tmp_path, database_ur
         {
             "CRM_ENV": "production",
             "CRM_SECRET_KEY": "k3y-" + "a1b2c3d4e5f6g7h8" * 3,
-            "CRM_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+            "CRM_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/4",
         },
         tmp_path,
         database_url,
     )
     assert safe.returncode == 0, safe.stdout + safe.stderr
     assert "OK: no unsafe production setting found." in safe.stdout
+
+
+SAFE_PRODUCTION = {
+    "CRM_ENV": "production",
+    "CRM_SECRET_KEY": "k3y-" + "a1b2c3d4e5f6g7h8" * 3,
+    "CRM_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/4",
+}
+
+
+def test_check_deploy_reports_debug_set_for_gunicorn(tmp_path, database_url):
+    # The flask command resets DEBUG from FLASK_DEBUG; gunicorn would run with this one.
+    result = flask_cli({**SAFE_PRODUCTION, "CRM_DEBUG": "1"}, tmp_path, database_url)
+    assert result.returncode == 1
+    assert "UNSAFE: DEBUG is on" in result.stdout
+    (tmp_path / "config.py").write_text("DEBUG = True\n")
+    result = flask_cli(SAFE_PRODUCTION, tmp_path, database_url)
+    assert result.returncode == 1 and "UNSAFE: DEBUG is on" in result.stdout
+
+
+def test_check_deploy_notes_a_missing_proxy_fix_without_failing(tmp_path, database_url):
+    without = flask_cli(SAFE_PRODUCTION, tmp_path, database_url)
+    assert without.returncode == 0, without.stdout + without.stderr
+    assert "NOTICE: CRM_PROXY_FIX is 0" in without.stdout
+    behind = flask_cli({**SAFE_PRODUCTION, "CRM_PROXY_FIX": "1"}, tmp_path, database_url)
+    assert behind.returncode == 0 and "NOTICE" not in behind.stdout
+    wrong = flask_cli({**SAFE_PRODUCTION, "CRM_PROXY_FIX": "yes"}, tmp_path, database_url)
+    assert wrong.returncode != 0 and "CRM_PROXY_FIX must be a whole number" in wrong.stderr

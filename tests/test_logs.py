@@ -80,5 +80,7 @@ def test_json_format_writes_one_object_per_line(logged_app, users):
 
 
 def test_an_unknown_format_stops_the_start(make_app):
-    with pytest.raises(ValueError, match="CRM_LOG_FORMAT"):
+    from crm.config import ConfigError
+
+    with pytest.raises(ConfigError, match="CRM_LOG_FORMAT"):
         make_app(LOG_FORMAT="xml")

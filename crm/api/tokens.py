@@ -89,6 +89,14 @@ def revoke_token(token: ApiToken) -> None:
         token.revoked_at = utcnow()
 
 
+def revoke_all(user: User) -> None:
+    """Revoke every live token of `user` (on deactivation: reactivating brings none back)."""
+    for token in db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ):
+        revoke_token(token)
+
+
 def authenticate(text: str) -> tuple[ApiToken, User] | None:
     """The token and its user when `text` is a live token of an active user, else None."""
     if not text.startswith(PREFIX) or len(text) > 200:

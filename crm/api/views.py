@@ -82,7 +82,11 @@ def rate_limit_key() -> str:
     return "api-address:" + get_remote_address()
 
 
-limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=rate_limit_key)(bp)
+# One budget per token across the whole API (a limit per endpoint would multiply it by the
+# number of endpoints).
+limiter.shared_limit(
+    lambda: current_app.config["API_RATE_LIMIT"], scope="api", key_func=rate_limit_key
+)(bp)
 
 
 @bp.after_request

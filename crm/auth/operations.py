@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 
+from crm.api import tokens as api_tokens
 from crm.auth.models import MIN_PASSWORD_LENGTH, ROLE_LEVEL, User, get_by_email, normalize_email
 from crm.db import db
+from crm.feeds import operations as feeds
 
 
 class AccountError(Exception):
@@ -65,14 +67,21 @@ def set_role(user: User, role: str) -> None:
 
 
 def deactivate(user: User) -> None:
-    """Stop the user signing in; an open session dies at its next request."""
+    """Stop the user signing in; an open session dies at its next request.
+
+    Their API tokens and calendar feed are revoked for good: reactivating the account
+    brings back none of them, so a token or feed URL left somewhere stays dead.
+    """
     if user.role == "admin":
         _refuse_if_last_admin(user)
     user.active = False
     user.rotate_session_token()
+    api_tokens.revoke_all(user)
+    feeds.revoke(user)
 
 
 def reactivate(user: User) -> None:
+    """Let the user sign in again; they make new API tokens and a new feed URL if needed."""
     user.active = True
 
 

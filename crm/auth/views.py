@@ -1,10 +1,13 @@
 """Sign in and out, the first administrator, and changing one's own password."""
 
+import hashlib
+
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -16,7 +19,7 @@ from flask_login import current_user, login_user, logout_user
 
 from crm.auth import operations
 from crm.auth.forms import ChangePasswordForm, LoginForm, SetupForm
-from crm.auth.models import any_user_exists, get_by_email
+from crm.auth.models import any_user_exists, get_by_email, normalize_email
 from crm.auth.setup import check_setup_code, clear_setup_code
 from crm.db import db
 from crm.extensions import limiter
@@ -28,6 +31,25 @@ bp = Blueprint("auth", __name__)
 
 def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _account_limit():
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _submitted_account() -> str:
+    """The limiter key of the account named in the form, as sign-in looks it up.
+
+    Hashed, so the rate-limit store (Redis) holds no email addresses.
+    """
+    email = normalize_email(request.form.get("email") or "")
+    return "login-account:" + hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _sign_in_failed(_response) -> bool:
+    """Only a wrong password counts against the limits: a colleague's typos or a stranger's
+    guesses at the same address do not use up the allowance of those who sign in fine."""
+    return bool(g.get("sign_in_failed"))
 
 
 def start_session(user, remember=False):
@@ -42,7 +64,13 @@ def start_session(user, remember=False):
 
 @bp.route("/login", methods=["GET", "POST"])
 @requires("public")
-@limiter.limit(_login_limit, methods=["POST"])
+# Both limits count failures only. Each request is checked against them before the
+# password is, so several guesses in flight together can overshoot a limit by as many as
+# the server runs at once, never more.
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_sign_in_failed)
+@limiter.limit(
+    _account_limit, methods=["POST"], key_func=_submitted_account, deduct_when=_sign_in_failed
+)
 def login():
     target = safe_next(request.values.get("next"), url_for("main.index"))
     if current_user.is_authenticated:
@@ -54,6 +82,7 @@ def login():
             start_session(user, remember=form.remember.data)
             db.session.commit()
             return redirect(target)
+        g.sign_in_failed = True
         # One message for every failure, so the page does not reveal which emails exist.
         form.password.errors.append(_("The email or password is wrong, or the account is off."))
     return render_template("auth/login.html", form=form, next=request.values.get("next", ""))

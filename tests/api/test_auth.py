@@ -70,7 +70,44 @@ def test_expired_tokens_and_deactivated_users_are_refused(app, users):
     assert ApiClient(app, live).get("/api/v1/partners").status_code == 401
     accounts.reactivate(users["manager"])
     db.session.commit()
-    assert ApiClient(app, live).get("/api/v1/partners").status_code == 200
+    # Deactivation revoked the token for good: reactivating the user brings it not back.
+    assert ApiClient(app, live).get("/api/v1/partners").status_code == 401
+
+
+@pytest.mark.parametrize("door", ["cli", "admin page"])
+def test_deactivation_revokes_tokens_and_feed_for_good(app, users, admin_client, door):
+    from crm.feeds import operations as feeds
+
+    user = users["staff"]
+    rows_and_texts = [create_token(user, name, None) for name in ("laptop", "sync")]
+    feed_secret = feeds.regenerate(user)
+    _other_row, others = create_token(users["manager"], "someone else's", None)
+    db.session.commit()
+    feed_url = f"/calendar/{feed_secret}.ics"
+    assert app.test_client().get(feed_url).status_code == 200
+
+    def set_active(active):
+        if door == "cli":
+            command = "deactivate" if not active else "reactivate"
+            result = app.test_cli_runner().invoke(args=["user", command, user.email])
+            assert result.exit_code == 0, result.output
+        else:
+            action = "deactivate" if not active else "reactivate"
+            response = admin_client.post_form(f"/admin/users/{user.id}/{action}")
+            assert response.status_code == 302
+
+    set_active(False)
+    set_active(True)
+    for row, text in rows_and_texts:
+        assert ApiClient(app, text).get("/api/v1/partners").status_code == 401
+        db.session.refresh(row)
+        assert row.revoked_at is not None
+    assert app.test_client().get(feed_url).status_code == 404
+    assert ApiClient(app, others).get("/api/v1/partners").status_code == 200  # only theirs
+    # A token made after reactivation works.
+    _row, fresh = create_token(db.session.merge(user), "new laptop", None)
+    db.session.commit()
+    assert ApiClient(app, fresh).get("/api/v1/partners").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -140,7 +177,7 @@ def test_a_token_request_sets_no_cookie(app, api):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("storage", ["memory://", "redis://127.0.0.1:6379/15"])
+@pytest.mark.parametrize("storage", ["memory://", "redis://127.0.0.1:6379/4"])
 def test_each_token_has_its_own_rate_limit(make_app, users, storage):
     app = make_app(
         RATELIMIT_ENABLED=True, API_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI=storage
@@ -167,6 +204,20 @@ def test_each_token_has_its_own_rate_limit(make_app, users, storage):
         keys = connection.keys("*api-token*")
         assert keys
         connection.delete(*keys)
+
+
+def test_one_budget_per_token_across_the_whole_api(make_app, users):
+    app = make_app(RATELIMIT_ENABLED=True, API_RATE_LIMIT="6 per minute")
+    with app.app_context():
+        token = create_token(db.session.merge(users["staff"]), "a", None)[1]
+        db.session.commit()
+    client = ApiClient(app, token)
+    urls = [f"/api/v1/{kind}" for kind in ("partners", "contacts", "agreements", "projects")]
+    urls += ["/api/v1/activities", "/api/v1/openapi.json", "/api/v1/partners/1"]
+    codes = [client.get(url).status_code for url in urls]
+    # Six requests over six endpoints use up the allowance of six; the seventh is refused.
+    assert codes[:6] == [200] * 6 and codes[6] == 429
+    assert client.post("/api/v1/contacts", json={}).status_code == 429
 
 
 def test_errors_under_api_are_json_never_html(api):
