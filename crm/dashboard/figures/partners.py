@@ -20,16 +20,14 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    union,
     union_all,
 )
 
-from crm.activities.models import Activity, activity_partner
-from crm.agreements.models import Agreement, AgreementParty
+from crm.activities.models import activity_partner
 from crm.dashboard.figures.filters import TOP, DashboardFilters, Drill, Figure, day_start
 from crm.db import UTCDateTime, db
 from crm.partners.models import Partner
-from crm.partners.queries import active_between
+from crm.partners.queries import active_between, partners_met_or_signed
 from crm.vocab import PARTNER_KINDS, PARTNER_STATUSES
 
 COLD = timedelta(days=180)
@@ -137,26 +135,7 @@ def new_and_active_partners(f: DashboardFilters, groups: list[tuple] | None = No
         # No filter on the partners: count the partners met in the period (the events
         # active_between reads), leaving the few archived partners out by id rather
         # than reading each partner met from the table.
-        link = activity_partner.c
-        met = (
-            select(link.partner_id.label("partner_id"))
-            .join(Activity, Activity.id == link.activity_id)
-            .where(
-                Activity.occurred_at >= day_start(start),
-                Activity.occurred_at < day_start(end + timedelta(days=1)),
-                Activity.archived_at.is_(None),
-            )
-        )
-        signed = (
-            select(AgreementParty.partner_id)
-            .join(Agreement, Agreement.id == AgreementParty.agreement_id)
-            .where(
-                Agreement.signed_on >= start,
-                Agreement.signed_on <= end,
-                Agreement.archived_at.is_(None),
-            )
-        )
-        partners = union(met, signed).subquery()
+        partners = partners_met_or_signed(start, end).subquery()
         return (
             select(func.count())
             .select_from(partners)
