@@ -40,10 +40,19 @@ STORY_DAY: date = story_data()["day"]
 
 
 def indicator_kinds_by_code() -> dict[str, IndicatorKind]:
+    """Every indicator kind by its code, the standard ones created first if missing."""
     from crm.projects.operations import ensure_standard_indicator_kinds
 
     ensure_standard_indicator_kinds()
     return {k.code: k for k in db.session.scalars(select(IndicatorKind))}
+
+
+def _stamped(record):
+    """Derive the record's search fields, stamp it as made by nobody, add it."""
+    record.refresh_derived()
+    record.stamp(None)
+    db.session.add(record)
+    return record
 
 
 def _partner(
@@ -74,20 +83,14 @@ def _partner(
     )
     for name, name_kind in other_names:
         partner.other_names.append(PartnerName(name=name, kind=name_kind))
-    partner.refresh_derived()
-    partner.stamp(None)
-    db.session.add(partner)
-    return partner
+    return _stamped(partner)
 
 
 def _contact(name, name_zh=None, positions=(), notes=None):
     contact = Contact(name=name, name_zh=name_zh, notes=notes)
     for partner, title, start in positions:
         contact.positions.append(Position(partner=partner, title=title, start_date=start))
-    contact.refresh_derived()
-    contact.stamp(None)
-    db.session.add(contact)
-    return contact
+    return _stamped(contact)
 
 
 def _activity(title, kind, location, *, occurred, timezone, summary, attendees, links):
@@ -108,17 +111,7 @@ def _activity(title, kind, location, *, occurred, timezone, summary, attendees, 
             activity.links(kind_name).append(
                 LINK_CLASSES[kind_name](**{kind_name: record}, occurred_at=activity.occurred_at)
             )
-    activity.refresh_derived()
-    activity.stamp(None)
-    db.session.add(activity)
-    return activity
-
-
-def _stamped(record):
-    record.refresh_derived()
-    record.stamp(None)
-    db.session.add(record)
-    return record
+    return _stamped(activity)
 
 
 def _fields(entry: dict, *nested: str) -> dict:
@@ -127,6 +120,7 @@ def _fields(entry: dict, *nested: str) -> dict:
 
 
 def story_loaded() -> bool:
+    """Whether the story is in already (our own organisation exists)."""
     return db.session.scalar(select(Partner.id).where(Partner.is_own.is_(True))) is not None
 
 
