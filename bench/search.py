@@ -71,7 +71,8 @@ def _fill(scale: int) -> None:
     the row triggers at this volume."""
     from sqlalchemy import column, table
 
-    from crm.demo import _reset_sequences, add_synthetic, load_story
+    from crm.demo import add_synthetic, load_story
+    from crm.demo.synthetic import _reset_sequences
     from crm.partners.models import Partner
     from crm.search.index import (
         KEY_TABLE,

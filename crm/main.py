@@ -34,7 +34,8 @@ def home_data(user, today: date | None = None) -> dict:
     ).all()
     # My signed agreements with a notice deadline or an expiry (current term, rolled for
     # auto-renewing ones) in the next 90 days: the dashboard's bounded candidate search.
-    from crm.dashboard.queries import DashboardFilters, deadlines
+    from crm.dashboard.figures.deadlines import deadlines
+    from crm.dashboard.figures.filters import DashboardFilters
 
     mine = DashboardFilters(start=today, end=today, owner=user.id)
     coming_due = deadlines(mine, today)["rows"]

@@ -40,7 +40,7 @@ def _link_table(name: str, record: str) -> Table:
 
 activity_partner = _link_table("activity_partner", "partner")
 # By time: the dashboard's "going cold" reads the partners heard from since a day, and
-# the longest silent ones oldest first, from this index (crm/dashboard/queries.py).
+# the longest silent ones oldest first, from this index (crm/dashboard/figures/partners.py).
 Index(
     "ix_activity_partner_occurred",
     activity_partner.c.occurred_at,

@@ -52,7 +52,7 @@ class Agreement(RecordMixin, db.Model):
         Index("ix_agreement_updated_at_id", "updated_at", "id", "archived_at"),
         Index("ix_agreement_stage_signed", "stage", "signed_sort", "id", "archived_at"),
         Index("ix_agreement_type_signed", "type", "signed_sort", "id", "archived_at"),
-        # The dashboard's figures read these alone (crm/dashboard/queries.py): what was
+        # The dashboard's figures read these alone (crm/dashboard/figures/): what was
         # signed in a period (per quarter, type and currency), and the signed agreements
         # by expiry, with what rolling a term and a notice period need.
         Index(

@@ -19,7 +19,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from crm.agreements.models import Agreement, AgreementParty
-from crm.dashboard.queries import among
+from crm.dashboard.figures.filters import among
 from crm.db import db
 from crm.listing import country_code, parse_id
 from crm.partners.models import Partner

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from crm import crud
 from crm.dashboard import cache, queries
+from crm.dashboard.figures.filters import DEFAULT_CURRENCY, parse_filters
 from crm.security import requires
 from crm.vocab import PARTNER_KINDS, choices, countries, country_name
 
@@ -134,9 +135,9 @@ def indicator_charts(data, locale: str) -> list[dict]:
 def index():
     from flask_babel import get_locale
 
-    filters = queries.parse_filters(
+    filters = parse_filters(
         request.args,
-        default_currency=current_app.config.get("REPORTING_CURRENCY", queries.DEFAULT_CURRENCY),
+        default_currency=current_app.config.get("REPORTING_CURRENCY", DEFAULT_CURRENCY),
     )
     data = queries.dashboard_data(filters, cache=cache.cached)
     base, ind_charts = charts(data), indicator_charts(data, str(get_locale()))

@@ -64,7 +64,7 @@ class Partner(RecordMixin, db.Model):
         Index("ix_partner_country_sort", "country", "sort_name", "id", "archived_at"),
         Index("ix_partner_kind_sort", "kind", "sort_name", "id", "archived_at"),
         Index("ix_partner_status_sort", "status", "sort_name", "id", "archived_at"),
-        # The dashboard's partner figures (crm/dashboard/queries.py) read these alone:
+        # The dashboard's partner figures (crm/dashboard/figures/partners.py) read these alone:
         # by relationship and kind, new in a period, whatever the owner / kind / country
         # filters; and by country.
         Index(

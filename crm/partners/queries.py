@@ -83,6 +83,13 @@ def active_between(start: date, end: date):
     Read from the events' side (activities by time, agreements by signing day, both
     indexed), so the cost follows the period's events, not the number of partners.
     """
+    return Partner.id.in_(partners_met_or_signed(start, end))
+
+
+def partners_met_or_signed(start: date, end: date):
+    """The ids (`partner_id`, possibly of archived partners) of the partners a live activity
+    in the period is linked to, and of the parties to live agreements signed in it: the
+    events `active_between` reads (a UNION, so each partner once)."""
     from crm.activities.models import Activity, activity_partner
     from crm.agreements.models import Agreement, AgreementParty
 
@@ -106,7 +113,7 @@ def active_between(start: date, end: date):
             Agreement.archived_at.is_(None),
         )
     )
-    return Partner.id.in_(met.union(signed))
+    return met.union(signed)
 
 
 def _active(query, value):

@@ -56,7 +56,7 @@ class Project(RecordMixin, db.Model):
         Index("ix_project_end_date", "end_date"),
         Index("ix_project_updated_at_id", "updated_at", "id", "archived_at"),
         Index("ix_project_status_start", "status", "start_sort", "id", "archived_at"),
-        # The dashboard's project figures read this alone (crm/dashboard/queries.py).
+        # The dashboard's project figures read this alone (crm/dashboard/figures/projects.py).
         Index("ix_project_figures", "status", "archived_at", "start_date", "end_date", "owner_id"),
     )
 

@@ -1,4 +1,4 @@
-"""The seed story in crm/demo.py's shape, with the Ekoo company entered twice: once as
+"""The seed story as crm/demo/story.toml tells it, with the Ekoo company entered twice: once as
 "Sino-British Ekoo (Shenzhen) Network Technology Co., Ltd" (中英艺库（深圳）网络科技有限公司),
 once as the article's other translation, "Sino-British arts library network technology
 (shenzhen) co., LTD.", each with links of its own and some links to the same things."""
