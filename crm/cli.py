@@ -213,9 +213,10 @@ def _migrate_for_demo() -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-# Commands that need no current schema: `demo` migrates first, `db` is Alembic's own, and a
-# backup (typically taken just before an upgrade) or a restore works at any revision.
-UNCHECKED_COMMANDS = {"db", "demo", "backup", "restore"}
+# Commands that need no current schema: `demo` migrates first, `db` is Alembic's own,
+# check-deploy reads settings (typically before the upgrade), and a backup (typically taken
+# just before an upgrade) or a restore works at any revision.
+UNCHECKED_COMMANDS = {"db", "demo", "check-deploy", "backup", "restore"}
 
 
 def _require_current_schema() -> None:
