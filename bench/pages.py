@@ -68,10 +68,8 @@ def build(url: str, scale: int, fresh: bool, analyze: bool = True):
         db.session.commit()  # release this session's lock before ANALYZE
         if db.engine.dialect.name == "sqlite":
             with db.engine.begin() as conn:
-                if analyze:
-                    conn.exec_driver_sql("ANALYZE")
-                else:  # the planner without statistics, as on a never-analysed file
-                    conn.exec_driver_sql("ANALYZE sqlite_schema")  # makes sqlite_stat1
+                conn.exec_driver_sql("ANALYZE")
+                if not analyze:  # the planner without statistics, as on a never-analysed file
                     conn.exec_driver_sql("DELETE FROM sqlite_stat1")
             db.engine.dispose()  # statistics are read when a connection opens
     return app
