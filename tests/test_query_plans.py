@@ -1,6 +1,7 @@
 """Planner statistics must not make pages slower: after ANALYZE on skewed data (most
-partners have no parent, most agreements amend nothing), the detail pages' children and
-amendments queries still read their own index in page order, not the whole name index."""
+partners have no parent, most agreements amend nothing, most parties name no signatory),
+the detail pages' children, amendments and signed-agreements queries still read their own
+(partial) index, not the whole name or signing-date index."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from crm.db import db
-from tests.factories import make_agreement, make_partner
+from tests.factories import make_agreement, make_contact, make_partner
 
 
 @pytest.fixture
@@ -24,6 +25,9 @@ def skewed(app, users):
     for n in range(2):
         make_agreement(f"Amendment {n}", amends_id=original.id, amendment_kind="amends")
     lonely = make_agreement("Never amended")
+    signer = make_contact("Signer")
+    make_agreement("Signed", parties=[(parent, "party", signer)])
+    nobody = make_contact("Signed nothing")
     db.session.commit()
     with db.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
@@ -33,6 +37,8 @@ def skewed(app, users):
         "childless": childless.id,
         "original": original.id,
         "lonely": lonely.id,
+        "signer": signer.id,
+        "nobody": nobody.id,
     }
 
 
@@ -80,8 +86,16 @@ def test_children_and_amendments_read_their_index_and_show(app, staff_client, sk
             app, staff_client, f"/agreements/{skewed[which]}", "agreement.amends_id ="
         )
         assert_reads_index_in_order(plan(statement, parameters), "ix_agreement_amends_signed")
+    for which in ("signer", "nobody"):
+        statement, parameters = captured(
+            app, staff_client, f"/contacts/{skewed[which]}", "agreement_party.signatory_id ="
+        )
+        text = plan(statement, parameters)
+        assert "ix_agreement_party_signatory" in text, text
+        assert "ix_agreement_signed_sort_id" not in text, text  # not every agreement
 
     page = staff_client.get(f"/partners/{skewed['parent']}").text
     assert all(f"Child {n}" in page for n in range(3))
     page = staff_client.get(f"/agreements/{skewed['original']}").text
     assert all(f"Amendment {n}" in page for n in range(2))
+    assert "Signed" in staff_client.get(f"/contacts/{skewed['signer']}").text

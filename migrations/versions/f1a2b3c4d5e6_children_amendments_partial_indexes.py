@@ -1,5 +1,6 @@
-"""partial indexes for a partner's children and an agreement's amendments, in page order,
-replacing the plain foreign-key indexes whose NULL-heavy statistics misled the planner
+"""partial indexes for a partner's children, an agreement's amendments (in page order) and
+what a contact signed, replacing the plain foreign-key indexes whose NULL-heavy statistics
+sent the planner down the name / signing-date indexes after ANALYZE
 
 Revision ID: f1a2b3c4d5e6
 Revises: e6c3a4d5f6b7
@@ -32,6 +33,14 @@ CHANGES = [
         "amends_id IS NOT NULL",
         "ix_agreement_amends_id",
         "amends_id",
+    ),
+    (
+        "agreement_party",
+        "ix_agreement_party_signatory",
+        ["signatory_id", "agreement_id"],
+        "signatory_id IS NOT NULL",
+        "ix_agreement_party_signatory_id",
+        "signatory_id",
     ),
 ]
 
