@@ -94,21 +94,14 @@ def _check_pg_versions(tool: str) -> None:
         )
 
 
-def _revision() -> list[str]:
-    from crm.schema import current_revisions
-
-    return sorted(current_revisions())
-
-
-def _record_counts() -> dict[str, int]:
-    """Rows per table of the models, read in one snapshot."""
-    existing = set(inspect(db.engine).get_table_names())
-    counts = {}
-    with reading_only(), db.engine.connect() as conn:
-        for name, table in db.metadata.tables.items():
-            if name in existing:
-                counts[name] = conn.execute(select(func.count()).select_from(table)).scalar()
-    return counts
+def _record_counts(conn) -> dict[str, int]:
+    """Rows per table of the models, as `conn`'s snapshot sees them."""
+    existing = set(inspect(conn).get_table_names())
+    return {
+        name: conn.execute(select(func.count()).select_from(table)).scalar()
+        for name, table in db.metadata.tables.items()
+        if name in existing
+    }
 
 
 def make_backup(output: Path) -> Path:
@@ -127,9 +120,7 @@ def make_backup(output: Path) -> Path:
             revision = _sqlite_revision(partial / SQLITE_FILE)
         else:
             kind, database_file = "postgresql", PG_FILE
-            revision = _revision()
-            _backup_postgresql(partial / PG_FILE)
-            counts = _record_counts()
+            revision, counts = _backup_postgresql(partial / PG_FILE)
         root = storage.documents_root()
         copied = 0
         for path in sorted(root.rglob("*")):
@@ -205,19 +196,35 @@ def _sqlite_revision(path: Path) -> list[str]:
         conn.close()
 
 
-def _backup_postgresql(destination: Path) -> None:
+def _backup_postgresql(destination: Path) -> tuple[list[str], dict[str, int]]:
+    """pg_dump of one exported snapshot, read for the revision and counts as well."""
+    from alembic.runtime.migration import MigrationContext
+
     tool = _pg_tool("pg_dump")
     _check_pg_versions(tool)
     dsn, env = _libpq(db.engine.url)
-    result = subprocess.run(  # noqa: S603 - our own arguments, no shell
-        [tool, "--format=custom", f"--file={destination}", f"--dbname={dsn}"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+            revision = sorted(MigrationContext.configure(conn).get_current_heads())
+            counts = _record_counts(conn)
+            result = subprocess.run(  # noqa: S603 - our own arguments, no shell
+                [
+                    tool,
+                    "--format=custom",
+                    f"--snapshot={snapshot}",
+                    f"--file={destination}",
+                    f"--dbname={dsn}",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
+            )
     if result.returncode != 0:
         raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+    return revision, counts
 
 
 def read_manifest(source: Path) -> dict:
