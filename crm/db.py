@@ -92,13 +92,14 @@ def reading_only() -> Iterator[None]:
 
 
 def optimize_sqlite(dbapi_connection, all_tables: bool = False) -> bool:
-    """Run `PRAGMA optimize` without ever waiting for the write lock; True if it ran.
+    """Refresh the planner's statistics without ever waiting for the write lock.
 
-    ANALYZE writes sqlite_stat1, so it needs the write lock: when another connection
-    holds it the statistics are simply refreshed another time. `analysis_limit` keeps
-    the work to a sample of each index (milliseconds even at a million rows).
-    `all_tables` (0x10002) looks at every table, not only those this connection used:
-    for after migrations and bulk loads.
+    `PRAGMA optimize` analyses the tables this connection used whose statistics are
+    missing or stale; `all_tables` analyses every table (after migrations and bulk loads:
+    SQLite before 3.46 ignores optimize's 0x10000 "every table" flag). ANALYZE writes
+    sqlite_stat1, so it needs the write lock: when another connection holds it the
+    statistics are refreshed another time. `analysis_limit` keeps the work to a sample of
+    each index (milliseconds even at a million rows). True if it ran.
     """
     cursor = dbapi_connection.cursor()
     try:
@@ -106,7 +107,7 @@ def optimize_sqlite(dbapi_connection, all_tables: bool = False) -> bool:
         cursor.execute("PRAGMA busy_timeout=0")
         try:
             cursor.execute("PRAGMA analysis_limit=400")
-            cursor.execute("PRAGMA optimize=0x10002" if all_tables else "PRAGMA optimize")
+            cursor.execute("ANALYZE" if all_tables else "PRAGMA optimize")
             return True
         except sqlite3.OperationalError:  # locked by another writer: next time
             return False
