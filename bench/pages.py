@@ -24,7 +24,7 @@ from crm.db import db  # noqa: E402
 OUT = ROOT / "bench" / "out"
 
 
-def build(url: str, scale: int, fresh: bool):
+def build(url: str, scale: int, fresh: bool, analyze: bool = True):
     from crm.demo import add_synthetic, load_story
     from tests.factories import make_user
 
@@ -67,8 +67,11 @@ def build(url: str, scale: int, fresh: bool):
             )
         db.session.commit()  # release this session's lock before ANALYZE
         if db.engine.dialect.name == "sqlite":
-            with db.engine.connect() as conn:
+            with db.engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")
+                if not analyze:  # the planner without statistics, as on a never-analysed file
+                    conn.exec_driver_sql("DELETE FROM sqlite_stat1")
+            db.engine.dispose()  # statistics are read when a connection opens
     return app
 
 
@@ -180,6 +183,11 @@ def main():
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=25)
     parser.add_argument("--fresh", action="store_true", help="rebuild the databases")
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="SQLite: time the pages without planner statistics (sqlite_stat1 emptied)",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     import os
@@ -201,7 +209,7 @@ def main():
                     conn.execute(text(f'CREATE DATABASE "{u.database}"'))
             admin.dispose()
         print(f"preparing {scale:,} partners ({url.split(':')[0]})", file=sys.stderr)
-        apps[scale] = build(url, scale, args.fresh)
+        apps[scale] = build(url, scale, args.fresh, analyze=not args.no_analyze)
     clients = {s: client_for(a) for s, a in apps.items()}
     small_pages, large_pages = pages(apps[args.small]), pages(apps[args.large])
 

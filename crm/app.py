@@ -264,27 +264,41 @@ def register_commands(app: Flask) -> None:
 
 
 def prepare_database(app: Flask) -> None:
-    """SQLite upgrades itself on start; PostgreSQL is checked before serving (crm.wsgi)."""
-    if app.config.get("TESTING"):
+    """When starting to serve, SQLite upgrades itself if behind; PostgreSQL is checked.
+
+    Only a server start (gunicorn via crm.wsgi, `flask run`) migrates and prints the setup
+    code. Other commands (`--help`, `user ...`) touch nothing here, so they never wait
+    for another process's write lock: `demo` migrates when it runs, `db` is Alembic's own,
+    and the rest check the schema read-only when they run (crm.cli).
+    """
+    if app.config.get("TESTING") or not _starting_to_serve():
         return
     from crm.auth.models import any_user_exists
     from crm.auth.setup import announce_setup_code
+    from crm.db import reading_only
+    from crm.schema import SchemaBehind, require_current_schema, upgrade_if_needed
 
     with app.app_context():
         if is_sqlite(app) and app.config["AUTO_UPGRADE"]:
-            from flask_migrate import upgrade
-
-            upgrade(directory=str(ROOT / "migrations"))
-        from crm.schema import SchemaBehind, require_current_schema
-
+            upgrade_if_needed()
         try:
             require_current_schema()
         except SchemaBehind as exc:
             app.logger.error("%s", exc)
             _refuse_requests_until_upgraded(app)
             return
-        if not any_user_exists():
-            announce_setup_code(app)
+        with reading_only():
+            if not any_user_exists():
+                announce_setup_code(app)
+            db.session.remove()
+
+
+def _starting_to_serve() -> bool:
+    """True outside the flask command (a WSGI server, a script) and under `flask run`."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    return ctx is None or ctx.info_name == "run"
 
 
 def _refuse_requests_until_upgraded(app: Flask) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crm.auth import operations
 from crm.auth.models import ROLE_LEVEL, User, get_by_email
-from crm.db import db
+from crm.db import db, reading_only
 
 user_cli = click.Group("user", help="Create and manage user accounts.")
 
@@ -54,9 +54,11 @@ def create_user(email, name, role, password_stdin):
 @user_cli.command("list")
 def list_users():
     """List every account with its role and state."""
-    for user in db.session.scalars(select(User).order_by(User.email)):
-        state = "active" if user.active else "deactivated"
-        click.echo(f"{user.email}\t{user.name}\t{user.role}\t{state}")
+    with reading_only():
+        for user in db.session.scalars(select(User).order_by(User.email)):
+            state = "active" if user.active else "deactivated"
+            click.echo(f"{user.email}\t{user.name}\t{user.role}\t{state}")
+        db.session.rollback()
 
 
 @user_cli.command("set-role")
@@ -191,10 +193,14 @@ def demo(scale, agreements):
 
     from crm import demo as demo_data
 
+    _migrate_for_demo()
     started = time.perf_counter()
     if scale:
         counts = demo_data.add_synthetic(scale, agreements=agreements)
         db.session.commit()
+        from crm.schema import optimize_statistics
+
+        optimize_statistics()
         made = ", ".join(f"{v:,} {k}" for k, v in counts.items())
         click.echo(f"added {made} in {time.perf_counter() - started:.1f}s")
         return
@@ -208,7 +214,50 @@ def demo(scale, agreements):
     )
 
 
+def _migrate_for_demo() -> None:
+    """`demo` is for a fresh instance: it brings SQLite's schema up to date first."""
+    app = current_app._get_current_object()
+    if app.config.get("TESTING"):
+        return
+    from crm.schema import upgrade_if_needed
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and app.config["AUTO_UPGRADE"]:
+        upgrade_if_needed()
+    _require_current_schema()  # PostgreSQL is never upgraded behind the operator's back
+
+
+# Commands that need no current schema: `demo` migrates first, `db` is Alembic's own,
+# check-deploy reads settings (typically before the upgrade), and a backup (typically taken
+# just before an upgrade) or a restore works at any revision; translate reads only files.
+UNCHECKED_COMMANDS = {"db", "demo", "check-deploy", "backup", "restore", "translate"}
+
+
+def _require_current_schema() -> None:
+    """Stop a command on a database older than the code, naming the upgrade command."""
+    app = current_app._get_current_object()
+    if app.config.get("TESTING"):  # test databases are made by create_all
+        return
+    from crm.schema import SchemaBehind, require_current_schema
+
+    try:
+        require_current_schema()
+    except SchemaBehind as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _checking_schema_first(command: click.Command) -> None:
+    """Run the read-only schema check when `command` runs (not when help is shown)."""
+    invoke = command.invoke
+
+    def checked_invoke(ctx: click.Context):
+        _require_current_schema()
+        return invoke(ctx)
+
+    command.invoke = checked_invoke
+
+
 def register(app: Flask) -> None:
+    from crm.backup import backup_command, restore_command
     from crm.duplicates.cli import duplicates_cli
     from crm.i18n_cli import translate_cli
 
@@ -217,3 +266,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(check_deploy)
     app.cli.add_command(demo)
     app.cli.add_command(translate_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
+    for name, command in app.cli.commands.items():
+        if name not in UNCHECKED_COMMANDS:
+            _checking_schema_first(command)

@@ -3,6 +3,11 @@ per-connection SQLite settings (foreign keys, WAL, busy timeout, immediate write
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import sqlite3
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from flask import has_request_context, request
@@ -65,6 +70,53 @@ class TimestampMixin:
     )
 
 
+_reading_only: contextvars.ContextVar[bool] = contextvars.ContextVar("reading_only", default=False)
+
+# How often a pooled SQLite connection refreshes the planner's statistics on check-in.
+OPTIMIZE_EVERY_SECONDS = 3600
+
+
+@contextlib.contextmanager
+def reading_only() -> Iterator[None]:
+    """Transactions begun inside this block are plain (deferred) BEGINs on SQLite.
+
+    For work that only reads outside a request (the schema check on start, `user list`,
+    a backup): under WAL it reads a snapshot and never waits for another process's write
+    lock, where BEGIN IMMEDIATE would wait up to the busy timeout behind a bulk load.
+    """
+    token = _reading_only.set(True)
+    try:
+        yield
+    finally:
+        _reading_only.reset(token)
+
+
+def optimize_sqlite(dbapi_connection, all_tables: bool = False) -> bool:
+    """Refresh the planner's statistics without ever waiting for the write lock.
+
+    `PRAGMA optimize` analyses the tables this connection used whose statistics are
+    missing or stale; `all_tables` analyses every table (after migrations and bulk loads:
+    SQLite before 3.46 ignores optimize's 0x10000 "every table" flag). ANALYZE writes
+    sqlite_stat1, so it needs the write lock: when another connection holds it the
+    statistics are refreshed another time. `analysis_limit` keeps the work to a sample of
+    each index (milliseconds even at a million rows). True if it ran.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        timeout = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+        cursor.execute("PRAGMA busy_timeout=0")
+        try:
+            cursor.execute("PRAGMA analysis_limit=400")
+            cursor.execute("ANALYZE" if all_tables else "PRAGMA optimize")
+            return True
+        except sqlite3.OperationalError:  # locked by another writer: next time
+            return False
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={int(timeout)}")
+    finally:
+        cursor.close()
+
+
 def configure_sqlite(engine: Engine, immediate_outside_requests: bool = True) -> None:
     """Foreign keys, WAL and a busy timeout on every connection; writes take the lock up front.
 
@@ -89,10 +141,31 @@ def configure_sqlite(engine: Engine, immediate_outside_requests: bool = True) ->
             cursor.execute("PRAGMA mmap_size=268435456")
             cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
+        _record.info["optimized_at"] = time.monotonic()
+
+    if engine.url.database not in (None, "", ":memory:"):
+
+        @event.listens_for(engine, "checkin")
+        def _refresh_statistics(dbapi_connection, record):
+            # SQLite's advice for long-lived connections: PRAGMA optimize now and then
+            # (and before closing, below), so the planner's statistics follow the data.
+            if dbapi_connection is None or record is None:
+                return
+            if time.monotonic() - record.info.get("optimized_at", 0) < OPTIMIZE_EVERY_SECONDS:
+                return
+            record.info["optimized_at"] = time.monotonic()
+            optimize_sqlite(dbapi_connection)
+
+        @event.listens_for(engine, "close")
+        def _optimize_before_close(dbapi_connection, _record):
+            with contextlib.suppress(sqlite3.Error):
+                optimize_sqlite(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        if has_request_context():
+        if _reading_only.get():
+            reading = True
+        elif has_request_context():
             reading = request.method in ("GET", "HEAD", "OPTIONS")
         else:
             reading = not immediate_outside_requests

@@ -8,7 +8,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from crm.db import db
+from crm.db import db, reading_only
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 UPGRADE_HINT = "flask --app crm db upgrade"
@@ -21,7 +21,8 @@ def head_revisions() -> set[str]:
 
 
 def current_revisions() -> set[str]:
-    with db.engine.connect() as connection:
+    """The revisions the database is at, read without taking SQLite's write lock."""
+    with reading_only(), db.engine.connect() as connection:
         return set(MigrationContext.configure(connection).get_current_heads())
 
 
@@ -40,3 +41,28 @@ def require_current_schema() -> None:
             f"The database schema is at {sorted(current) or 'nothing'} but this version of the "
             f"CRM needs {sorted(heads)}. Run `{UPGRADE_HINT}` and start again."
         )
+
+
+def upgrade_if_needed() -> bool:
+    """Migrate to the head when (and only when) the database is behind; True if it was.
+
+    The check reads without a write lock, so a start while another process holds SQLite's
+    write lock (a long bulk load) does not wait unless there really is something to do.
+    """
+    if current_revisions() == head_revisions():
+        return False
+    from flask_migrate import upgrade
+
+    upgrade(directory=str(MIGRATIONS))
+    optimize_statistics()
+    return True
+
+
+def optimize_statistics() -> None:
+    """Refresh SQLite's planner statistics for every table (after migrations, bulk loads)."""
+    from crm.db import optimize_sqlite
+
+    if db.engine.dialect.name != "sqlite":
+        return  # PostgreSQL's autovacuum analyses tables as they change
+    with db.engine.connect() as connection:
+        optimize_sqlite(connection.connection.dbapi_connection, all_tables=True)

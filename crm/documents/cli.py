@@ -14,7 +14,7 @@ import time
 import click
 from sqlalchemy import select
 
-from crm.db import db
+from crm.db import db, reading_only
 from crm.documents import storage
 from crm.documents.models import DocumentVersion
 
@@ -38,9 +38,11 @@ def register(group: click.Group) -> None:
         root = storage.documents_root()
         recorded = {}
         problems = 0
-        rows = db.session.execute(
-            select(DocumentVersion.id, DocumentVersion.stored_name, DocumentVersion.sha256)
-        )
+        with reading_only():  # never waits behind another process's write lock
+            rows = db.session.execute(
+                select(DocumentVersion.id, DocumentVersion.stored_name, DocumentVersion.sha256)
+            ).all()
+        db.session.rollback()
         for version_id, stored_name, sha256 in rows:
             recorded[stored_name] = version_id
             path = storage.path_for(stored_name)
