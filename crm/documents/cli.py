@@ -12,6 +12,7 @@ import hashlib
 import time
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from crm.db import db, reading_only
@@ -30,48 +31,50 @@ def _sha256(path) -> str:
     return digest.hexdigest()
 
 
-def register(group: click.Group) -> None:
-    @group.command("check")
-    @click.option("--remove-orphans", is_flag=True, help="Delete unreferenced and partial files.")
-    def check(remove_orphans: bool) -> None:
-        """Compare stored document files with the database."""
-        root = storage.documents_root()
-        recorded = {}
-        problems = 0
-        with reading_only():  # never waits behind another process's write lock
-            rows = db.session.execute(
-                select(DocumentVersion.id, DocumentVersion.stored_name, DocumentVersion.sha256)
-            ).all()
-        db.session.rollback()
-        for version_id, stored_name, sha256 in rows:
-            recorded[stored_name] = version_id
-            path = storage.path_for(stored_name)
-            if not path.is_file():
-                click.echo(f"missing: version {version_id} ({stored_name})")
-                problems += 1
-            elif _sha256(path) != sha256:
-                click.echo(f"damaged: version {version_id} ({stored_name}) SHA-256 differs")
-                problems += 1
-        orphans = []
-        now = time.time()
-        for path in sorted(root.rglob("*")):
-            if not path.is_file():
-                continue
-            name = path.relative_to(root).as_posix()
-            if name.startswith(storage.INCOMING + "/"):
-                if now - path.stat().st_mtime > INCOMING_GRACE_SECONDS:
-                    orphans.append(path)
-            elif name not in recorded:
+documents_cli = AppGroup("documents", help="Check the stored document files.")
+
+
+@documents_cli.command("check")
+@click.option("--remove-orphans", is_flag=True, help="Delete unreferenced and partial files.")
+def check(remove_orphans: bool) -> None:
+    """Compare stored document files with the database."""
+    root = storage.documents_root()
+    recorded = {}
+    problems = 0
+    with reading_only():  # never waits behind another process's write lock
+        rows = db.session.execute(
+            select(DocumentVersion.id, DocumentVersion.stored_name, DocumentVersion.sha256)
+        ).all()
+    db.session.rollback()
+    for version_id, stored_name, sha256 in rows:
+        recorded[stored_name] = version_id
+        path = storage.path_for(stored_name)
+        if not path.is_file():
+            click.echo(f"missing: version {version_id} ({stored_name})")
+            problems += 1
+        elif _sha256(path) != sha256:
+            click.echo(f"damaged: version {version_id} ({stored_name}) SHA-256 differs")
+            problems += 1
+    orphans = []
+    now = time.time()
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        name = path.relative_to(root).as_posix()
+        if name.startswith(storage.INCOMING + "/"):
+            if now - path.stat().st_mtime > INCOMING_GRACE_SECONDS:
                 orphans.append(path)
-        for path in orphans:
-            if remove_orphans:
-                path.unlink(missing_ok=True)
-                click.echo(f"removed: {path.relative_to(root).as_posix()}")
-            else:
-                click.echo(f"unreferenced: {path.relative_to(root).as_posix()}")
-        click.echo(
-            f"{len(recorded)} versions checked, {problems} missing or damaged, "
-            f"{len(orphans)} unreferenced files{' removed' if remove_orphans else ''}"
-        )
-        if problems:
-            raise SystemExit(1)
+        elif name not in recorded:
+            orphans.append(path)
+    for path in orphans:
+        if remove_orphans:
+            path.unlink(missing_ok=True)
+            click.echo(f"removed: {path.relative_to(root).as_posix()}")
+        else:
+            click.echo(f"unreferenced: {path.relative_to(root).as_posix()}")
+    click.echo(
+        f"{len(recorded)} versions checked, {problems} missing or damaged, "
+        f"{len(orphans)} unreferenced files{' removed' if remove_orphans else ''}"
+    )
+    if problems:
+        raise SystemExit(1)

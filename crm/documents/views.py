@@ -26,15 +26,13 @@ from crm import crud
 from crm.audit.models import AuditEntry
 from crm.db import db
 from crm.documents import filetypes, queries, storage
-from crm.documents.cli import register as register_cli
 from crm.documents.forms import DetailsForm, UploadForm, VersionForm
 from crm.documents.operations import DocumentError, add_version, attach_document, update_details
 from crm.forms import EmptyForm
 from crm.records import can_archive, can_restore
 from crm.security import requires
 
-bp = Blueprint("documents", __name__, url_prefix="/documents", cli_group="documents")
-register_cli(bp.cli)
+bp = Blueprint("documents", __name__, url_prefix="/documents", cli_group=None)
 
 UPLOAD_ENDPOINTS = {"documents.upload", "documents.new_version"}
 HISTORY_LIMIT = 50

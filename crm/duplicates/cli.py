@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 
 import click
+from flask.cli import AppGroup
 
 from crm.db import db
 
-duplicates_cli = click.Group("duplicates", help="Find likely duplicate partners and contacts.")
+duplicates_cli = AppGroup("duplicates", help="Find likely duplicate partners and contacts.")
 
 
 @duplicates_cli.command("scan")
