@@ -107,6 +107,16 @@ def parse_id(value) -> int:
     return number
 
 
+def parse_position(value) -> int:
+    """A row number to page on from, from the URL (`?after=120`): 0, the first page, for
+    anything that is not one (negative, not a number, past what a 32-bit column holds)."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return 0
+    number = int(text)
+    return number if number <= MAX_ID else 0
+
+
 def _fits(value, column) -> bool:
     """Whether a cursor value has the type its column stores (a hand-made cursor may not)."""
     column_type = getattr(column.type, "impl_instance", column.type)

@@ -86,6 +86,51 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 CHUNK = 1024 * 1024
 
 
+# Formats recognised by their first bytes, so that one renamed .csv or .txt is named in
+# the refusal rather than read as text (a PDF decodes as GB18030 "text" often enough).
+SIGNATURES = (
+    (b"%PDF-", _l("PDF document")),
+    (b"\x89PNG\r\n\x1a\n", _l("PNG image")),
+    (b"\xff\xd8\xff", _l("JPEG image")),
+    (b"GIF87a", _l("GIF image")),
+    (b"GIF89a", _l("GIF image")),
+    (b"II*\x00", _l("TIFF image")),
+    (b"MM\x00*", _l("TIFF image")),
+    (b"PK\x03\x04", _l("zip archive or Office file")),
+    (OLE2_MAGIC, _l("Office 97-2003 file")),
+    (b"\x1f\x8b", _l("compressed (gzip) file")),
+    (b"7z\xbc\xaf\x27\x1c", _l("compressed (7z) file")),
+    (b"Rar!\x1a\x07", _l("compressed (RAR) file")),
+    (b"\x7fELF", _l("program")),
+    (b"{\\rtf", _l("RTF document")),
+)
+# Share of a text sample that may be characters no text file holds (controls, private-use
+# or unassigned code points, decoding replacements) before it is judged not to be text.
+NOT_TEXT_SHARE = 0.01
+
+
+def signature(head: bytes):
+    """The label of a known non-text format these first bytes start, or None."""
+    for magic, label in SIGNATURES:
+        if head.startswith(magic):
+            return label
+    return None
+
+
+def mostly_not_text(text: str) -> bool:
+    """Whether decoded text holds more than a trace of what text files never do: a binary
+    file that happened to decode (GB18030 accepts most byte pairs)."""
+    if not text:
+        return False
+    odd = 0
+    for ch in text:
+        if ch in "\t\n\r\x0b\x0c":
+            continue
+        if ch == "\x00" or ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Co", "Cn", "Cs"):
+            odd += 1
+    return odd > NOT_TEXT_SHARE * len(text)
+
+
 class Refused(Exception):
     """The file is not accepted; the message says why, for the form field."""
 
