@@ -97,6 +97,13 @@ def prepare(stored_name: str) -> Source:
     with open(path, "rb") as handle:
         head = handle.read(16)
     if head.startswith(b"PK\x03\x04"):
+        if filetypes.identify(path) == filetypes.MACROS:
+            raise SourceError(
+                _l(
+                    "Files with macros are not accepted. Save it without macros (for example "
+                    "as .docx or .xlsx) and upload it again."
+                )
+            )
         source, rows = Source("xlsx"), _xlsx_rows(path)
     elif head.startswith(b"\xd0\xcf\x11\xe0"):
         raise SourceError(_l("This is an old Excel (.xls) file: save it as .xlsx or CSV first."))

@@ -5,7 +5,8 @@ an extension of that same format. So an .exe or a web page renamed .pdf, or a pl
 renamed .docx, is refused. Office Open XML files (.docx, .xlsx, .pptx) are zips whose
 [Content_Types].xml declares the main part of the right application, and that part is
 there; legacy Word and Excel files are OLE2 compound files holding the right stream.
-Files carrying macros are refused. Text must be UTF-8 without control characters.
+Files carrying macros (VBA or Excel 4.0 sheets) and PDFs carrying scripts or attached
+files are refused (crm.documents.active). Text must be UTF-8 without control characters.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path, PurePath
 import olefile
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from crm.documents import active
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ ACCEPT = ",".join(f".{ext}" for ext in BY_EXTENSION)
 # Not accepted, but named in the refusal so the user knows why.
 MACROS = "macros"
 MARKUP = "markup"
+ACTIVE = "active"  # a PDF with scripts, launch actions or attached files
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 OOXML_MAIN = {
@@ -153,7 +157,7 @@ def identify(path: Path) -> str | None:
     with open(path, "rb") as handle:
         head = handle.read(16)
     if head.startswith(b"%PDF-"):
-        return "pdf"
+        return ACTIVE if active.pdf_is_active(path) else "pdf"
     if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -182,6 +186,8 @@ def _office_open_xml(path: Path) -> str | None:
         return None
     except (NotImplementedError, RuntimeError):  # unknown compression, encrypted entries
         return None
+    if active.ooxml_declares_macros(declared):
+        return MACROS
     found = None
     for element in _OVERRIDE.findall(declared):
         attributes = {
@@ -193,6 +199,8 @@ def _office_open_xml(path: Path) -> str | None:
         if kind == MACROS:
             return MACROS
         found = found or kind
+    if found and active.office_has_macros(path):
+        return MACROS
     return found
 
 
@@ -203,12 +211,15 @@ def _ole2(path: Path) -> str | None:
             if any(ole.exists(name) for name in ("Macros", "_VBA_PROJECT_CUR", "_VBA_PROJECT")):
                 return MACROS
             if ole.exists("WordDocument"):
-                return "doc"
-            if ole.exists("Workbook") or ole.exists("Book"):
-                return "xls"
+                found = "doc"
+            elif ole.exists("Workbook") or ole.exists("Book"):
+                found = "xls"
+            else:
+                return None
     except Exception:  # noqa: BLE001 - any parse failure means "not a document we accept"
         return None
-    return None
+    # VBA stored elsewhere, or Excel 4.0 (XLM) macro sheets, which live in the workbook.
+    return MACROS if active.office_has_macros(path) else found
 
 
 def _text(path: Path) -> str | None:
@@ -276,6 +287,13 @@ def check(path: Path, filename: str) -> FileType:
                 ext=ext,
                 actual=actual.label,
                 right=actual.extensions[0],
+            )
+        )
+    if found == ACTIVE:
+        raise Refused(
+            _(
+                "PDF files with scripts, launch actions or attached files are not accepted. "
+                "Print it to a new PDF and upload it again."
             )
         )
     if found == MARKUP:
