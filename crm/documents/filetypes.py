@@ -121,18 +121,18 @@ def signature(head: bytes):
     return None
 
 
+# Controls other than tab, line feed, vertical tab, form feed and carriage return;
+# decoding replacements; private-use characters (GB18030 maps stray byte pairs there).
+_NOT_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff\U000f0000-\U0010ffff]")
+
+
 def mostly_not_text(text: str) -> bool:
     """Whether decoded text holds more than a trace of what text files never do: a binary
-    file that happened to decode (GB18030 accepts most byte pairs)."""
+    file that happened to decode (GB18030 accepts most byte pairs). A regular expression,
+    so a 50 MB file is judged at C speed."""
     if not text:
         return False
-    odd = 0
-    for ch in text:
-        if ch in "\t\n\r\x0b\x0c":
-            continue
-        if ch == "\x00" or ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Co", "Cn", "Cs"):
-            odd += 1
-    return odd > NOT_TEXT_SHARE * len(text)
+    return len(_NOT_TEXT.findall(text)) > NOT_TEXT_SHARE * len(text)
 
 
 class Refused(Exception):
