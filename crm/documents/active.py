@@ -53,6 +53,9 @@ def office_has_macros(path: Path) -> bool:
             parser.close()
 
 
+MACRO_SHEET_KINDS = ("Excel 4.0 macro sheet", "Visual Basic module")
+
+
 def _biff_macro_sheet(parser) -> bool:
     """A legacy workbook's sheet list holds an Excel 4.0 macro sheet."""
     ole = parser.ole_file
@@ -64,7 +67,8 @@ def _biff_macro_sheet(parser) -> bool:
         if ole.exists(name):
             data = ole.openstream(name).read()
             sheets = cBIFF(name=[name], stream=data, options="-o BOUNDSHEET").Analyze()
-            if any("macro sheet" in line for line in sheets):
+            # Excel 4.0 macro sheets, and Excel 5's "Visual Basic module" sheets.
+            if any(kind in line for line in sheets for kind in MACRO_SHEET_KINDS):
                 return True
     return False
 

@@ -23,7 +23,7 @@ def write(tmp_path, content: bytes, name="upload.bin"):
     return path
 
 
-def xls_with_macro_sheet(macro: bool = True) -> bytes:
+def xls_with_macro_sheet(macro: bool = True, kind: int = 1) -> bytes:
     """An .xls whose second sheet is an Excel 4.0 macro sheet.
 
     xlwt writes every BOUNDSHEET record with sheet type 0 (worksheet); the type is the
@@ -41,7 +41,7 @@ def xls_with_macro_sheet(macro: bool = True) -> bytes:
     if macro:
         record = b"\x00\x00\x06\x00Macro1"
         assert data.count(record) == 1
-        data = data.replace(record, b"\x00\x01\x06\x00Macro1")
+        data = data.replace(record, b"\x00" + bytes([kind]) + b"\x06\x00Macro1")
     return data
 
 
@@ -195,10 +195,11 @@ def test_a_plain_pdf_and_pillows_pdf_are_accepted(app, tmp_path):
     assert check(write(tmp_path, samples.pdf(), "b"), "scan.pdf").code == "pdf"
 
 
-def test_an_xls_with_an_excel_4_macro_sheet_is_refused(app, tmp_path):
+@pytest.mark.parametrize("kind", [1, 6], ids=["excel-4-macro-sheet", "vb-module-sheet"])
+def test_an_xls_with_an_excel_4_macro_sheet_is_refused(app, tmp_path, kind):
     assert check(write(tmp_path, xls_with_macro_sheet(False), "a"), "book.xls").code == "xls"
     with pytest.raises(Refused) as refused:
-        check(write(tmp_path, xls_with_macro_sheet(), "b"), "book.xls")
+        check(write(tmp_path, xls_with_macro_sheet(kind=kind), "b"), "book.xls")
     assert "macros are not accepted" in refused.value.message
 
 
