@@ -12,7 +12,7 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from flask import current_app, request
@@ -52,6 +52,9 @@ class Page:
     desc: bool
     args: dict = field(default_factory=dict)
     errors: dict = field(default_factory=dict)
+    # A cursor from the URL that was not one of this list's (edited by hand, or made for
+    # another sort): the first page is shown instead, with a message.
+    cursor_refused: bool = False
 
     @property
     def count_label(self) -> str:
@@ -104,6 +107,16 @@ def parse_id(value) -> int:
     return number
 
 
+def parse_position(value) -> int:
+    """A row number to page on from, from the URL (`?after=120`): 0, the first page, for
+    anything that is not one (negative, not a number, past what a 32-bit column holds)."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return 0
+    number = int(text)
+    return number if number <= MAX_ID else 0
+
+
 def _fits(value, column) -> bool:
     """Whether a cursor value has the type its column stores (a hand-made cursor may not)."""
     column_type = getattr(column.type, "impl_instance", column.type)
@@ -112,7 +125,12 @@ def _fits(value, column) -> bool:
     except NotImplementedError:
         python_type = None
     if python_type is datetime:
-        return isinstance(value, datetime) and value.tzinfo is not None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            return False
+        # Bound as UTC: 0001-01-01T00:00+05:00 or 9999-12-31T23:00-05:00 leave the calendar
+        # (OverflowError) once moved there.
+        value.astimezone(UTC)
+        return True
     if python_type is date:
         return isinstance(value, date) and not isinstance(value, datetime)
     if python_type is int:
@@ -235,12 +253,14 @@ def page_of(listed: ListQuery, *, args=None, page_size: int | None = None) -> Pa
 
     after, before = args.get("after"), args.get("before")
     cursor_values = None
+    refused = False
     for raw in (after, before):
         if raw:
             try:
                 cursor_values = decode_cursor(raw, columns)
             except ValueError:
                 cursor_values, after, before = None, None, None
+                refused = True
             break
 
     count_query = select(func.count()).select_from(
@@ -275,6 +295,7 @@ def page_of(listed: ListQuery, *, args=None, page_size: int | None = None) -> Pa
         listed.desc,
         listed.args,
         listed.errors,
+        refused,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -96,11 +96,43 @@ class ActivityForm(VersionedForm):
             except ValueError:
                 raise ValidationError(_l("Enter a time such as 14:30.")) from None
 
-    def occurred_at(self) -> datetime:
-        """The moment in UTC, from the date, time and time zone typed."""
+    def validate(self, extra_validators=None) -> bool:
+        """Field checks, then whether the day and time exist on the clocks of the zone."""
+        valid = super().validate(extra_validators)
+        checkable = self.day.data and not (self.at.errors or self.timezone.errors)
+        if checkable and not exists_locally(self._local()):
+            self.at.errors = [
+                *self.at.errors,
+                _l(
+                    "This time does not exist in %(zone)s (clocks go forward): "
+                    "enter the time as the clocks showed it.",
+                    zone=self.timezone.data,
+                ),
+            ]
+            valid = False
+        return valid
+
+    def _local(self) -> datetime:
         clock = datetime.strptime(self.at.data, "%H:%M").time() if self.at.data else time(0, 0)
-        local = datetime.combine(self.day.data, clock, tzinfo=ZoneInfo(self.timezone.data))
-        return local
+        return datetime.combine(self.day.data, clock, tzinfo=ZoneInfo(self.timezone.data))
+
+    def occurred_at(self) -> datetime:
+        """The moment from the date, time and time zone typed.
+
+        A time the clocks show twice (when they go back) is the first of the two
+        (fold=0, still on summer time); a time they skip is refused by `validate`."""
+        return self._local()
+
+
+def exists_locally(local: datetime) -> bool:
+    """Whether a wall-clock time with a zone is one the clocks of that zone showed: one
+    inside a spring-forward gap (2026-03-29 01:30 in London) does not survive the round
+    trip through UTC (Python would silently read it as 02:30)."""
+    try:
+        back = local.astimezone(UTC).astimezone(local.tzinfo)
+    except OverflowError:  # 0001-01-01 00:00 east of UTC: before the calendar starts
+        return False
+    return back.replace(tzinfo=None) == local.replace(tzinfo=None)
 
 
 class FollowUpForm(VersionedForm):

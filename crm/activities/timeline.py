@@ -71,13 +71,20 @@ def encode_cursor(item: Item) -> str:
 def decode_cursor(raw: str | None):
     if not raw:
         return None
+    from crm.listing import MAX_ID
+
     try:
         ts, kind, rid = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         ts = datetime.fromisoformat(ts)
-        if ts.tzinfo is None or kind not in TYPES or not isinstance(rid, int):
+        if ts.tzinfo is None or kind not in TYPES:
             return None
+        if not isinstance(rid, int) or isinstance(rid, bool) or abs(rid) > MAX_ID:
+            return None
+        # Compared in UTC: a time that leaves the calendar there raises OverflowError.
+        ts.astimezone(UTC)
         return ts, TYPES[kind][0], rid
-    except (ValueError, TypeError):
+    # A hand-made cursor may be anything, nested thousands deep included.
+    except (ValueError, TypeError, ArithmeticError, RecursionError):
         return None
 
 

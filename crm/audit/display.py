@@ -16,6 +16,7 @@ ACTIONS = {
     "merge": _l("Merged"),
     "import": _l("Imported"),
     "import_undo": _l("Import undone"),
+    "import_discard": _l("Import discarded"),
     "export": _l("Exported"),
 }
 

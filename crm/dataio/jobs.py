@@ -140,6 +140,31 @@ def set_mapping(imp: DataImport, mapping: dict[int, str]) -> None:
     _begin(imp, "checking")
 
 
+PENDING = ("mapping", "checking", "checked")
+
+
+def discard(imp: DataImport, user) -> str:
+    """Throw away an import that has not run: its check rows go, it is marked discarded
+    and audited. Returns the stored file's name, for the caller to remove once this is
+    committed (removed before, a failed commit would leave a pending import without its
+    file)."""
+    imp = locked(imp.id)  # not while a worker checks its next chunk
+    if imp is None or imp.status not in PENDING:
+        raise ImportError_({"": str(_l("Only an import that has not run can be discarded."))})
+    db.session.execute(DataImportRow.__table__.delete().where(DataImportRow.import_id == imp.id))
+    imp.status = "discarded"
+    imp.finished_at = utcnow()
+    with trail.acting_as(user.id):
+        trail.record_event(
+            db.session,
+            "import_discard",
+            "import",
+            imp.id,
+            {"file": imp.file_name, "kind": imp.kind, "rows": imp.row_count},
+        )
+    return imp.stored_name
+
+
 def _begin(imp: DataImport, status: str) -> None:
     imp.status, imp.position, imp.offset = status, 0, 0
 
@@ -194,6 +219,9 @@ def _check_chunk(imp: DataImport) -> None:
         errors = [[k, m] for k, m in errors]
         if problem := kind.id_problem(values, found):
             errors.append(["id", problem])
+        elif not errors and not found:
+            # A new record: what its form demands (an English name ...), the row must hold.
+            errors += [[k, m] for k, m in kind.create_problems(values)]
         if errors:
             result = "error"
         elif len(found) > 1:
@@ -272,6 +300,12 @@ def _reason(kind, errors) -> str:
         label = str(kind.column(key).label) if key in {c.key for c in kind.columns} else key
         parts.append(f"{label}: {message}")
     return "; ".join(parts)
+
+
+def _refuse_new(kind, values) -> None:
+    """A row that would create a record its form refuses fails, with the form's reason."""
+    if problems := kind.create_problems(values):
+        raise RowError(_reason(kind, problems))
 
 
 def _run_chunk(imp: DataImport, user) -> None:
@@ -437,6 +471,8 @@ def _apply_batch(imp, kind, ctx, batch, mapping, choices, outcomes) -> None:
                 ctx.created_partners = []
                 record = kind.new() if action == "create" else records[found[0]]
                 try:
+                    if action == "create":
+                        _refuse_new(kind, values)
                     before = kind.apply(record, values, ctx)
                 except RowError:
                     raise _RowFailed(index) from None
@@ -516,6 +552,8 @@ def _run_row(imp, kind, ctx, number, cells, mapping, choices):
     try:
         with session.begin_nested():
             creating = action == "create"
+            if creating:
+                _refuse_new(kind, values)
             record = kind.new() if creating else kind.load(found[0])
             before = kind.apply(record, values, ctx)
             session.flush()

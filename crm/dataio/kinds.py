@@ -313,6 +313,29 @@ class Context:
         return partner.id
 
 
+_FIELD_FORMS: dict[tuple, type] = {}
+
+
+def _field_form(where: tuple[str, str], keys: tuple[str, ...]) -> type:
+    """A form of only these fields of a record's form (its own field definitions, so its
+    validators and messages, in the user's language), without CSRF: made once."""
+    cached = _FIELD_FORMS.get((where, keys))
+    if cached is None:
+        import importlib
+
+        from flask_wtf import FlaskForm
+
+        source = getattr(importlib.import_module(where[0]), where[1])
+        fields = {key: getattr(source, key) for key in keys}
+
+        class Meta:
+            csrf = False
+
+        cached = type(f"{where[1]}Fields", (FlaskForm,), {"Meta": Meta, **fields})
+        _FIELD_FORMS[(where, keys)] = cached
+    return cached
+
+
 def _main_name(record, key: str, value, names: list, creating: bool, before: dict) -> None:
     """Set a record's main name, unless the value is one of the names it already has (the
     row found it by its Chinese or other name: that is no reason to rename it)."""
@@ -375,6 +398,26 @@ class Kind:
 
     def row_problems(self, values: dict) -> list[tuple[str, str]]:
         return []
+
+    # The record's form (module, class) and the fields of it whose own validators judge a
+    # row that creates a record: what the form demands (the English name ...), the import
+    # demands, with the form's message, instead of filling it from another column.
+    form: tuple[str, str] = ("", "")
+    checked_on_create: tuple[str, ...] = ()
+
+    def create_problems(self, values: dict) -> list[tuple[str, str]]:
+        """(key, message) for each checked field the form would refuse in a new record."""
+        if not self.checked_on_create:
+            return []
+        form = _field_form(self.form, self.checked_on_create)(
+            formdata=None, data={k: values.get(k) for k in self.checked_on_create}
+        )
+        problems = []
+        for key in self.checked_on_create:
+            field = form[key]
+            if not field.validate(form):
+                problems.append((key, str(field.errors[0])))
+        return problems
 
     def names(self, values: dict) -> list[str]:
         raise NotImplementedError
@@ -473,6 +516,8 @@ class PartnerKind(Kind):
     key = "partner"
     model = Partner
     required = (("name_en", "name_zh", "id"),)
+    form = ("crm.partners.forms", "PartnerForm")
+    checked_on_create = ("name_en",)
     columns = [
         ID,
         Column(
@@ -586,7 +631,7 @@ class PartnerKind(Kind):
         before: dict = {}
         added: dict[str, list] = {}
         creating = partner.id is None
-        name_en = values.get("name_en") or (values.get("name_zh") if creating else None)
+        name_en = values.get("name_en")
         _main_name(partner, "name_en", name_en, partner.all_names(), creating, before)
         for key in ("name_zh", "kind", "status", "country", "city", "website", "description"):
             _set(partner, key, values.get(key), before)
@@ -627,6 +672,8 @@ class ContactKind(Kind):
     key = "contact"
     model = Contact
     required = (("name", "name_zh", "id"),)
+    form = ("crm.contacts.forms", "ContactForm")
+    checked_on_create = ("name",)
     columns = [
         ID,
         Column(
@@ -727,7 +774,7 @@ class ContactKind(Kind):
     def apply(self, contact, values, ctx):
         before: dict = {}
         creating = contact.id is None
-        name = values.get("name") or (values.get("name_zh") if creating else None)
+        name = values.get("name")
         _main_name(contact, "name", name, [contact.name, contact.name_zh], creating, before)
         for key in ("name_zh", "email", "phone", "notes"):
             _set(contact, key, values.get(key), before)
@@ -757,6 +804,8 @@ class AgreementKind(Kind):
     key = "agreement"
     model = Agreement
     required = (("title", "title_zh", "id"),)
+    form = ("crm.agreements.forms", "AgreementForm")
+    checked_on_create = ("title",)
     columns = [
         ID,
         Column(
@@ -885,7 +934,7 @@ class AgreementKind(Kind):
     def apply(self, agreement, values, ctx):
         before: dict = {}
         creating = agreement.id is None
-        title = values.get("title") or (values.get("title_zh") if creating else None)
+        title = values.get("title")
         names = [agreement.title, agreement.title_zh]
         _main_name(agreement, "title", title, names, creating, before)
         for key in (
@@ -940,6 +989,8 @@ class ProjectKind(Kind):
     key = "project"
     model = Project
     required = (("name", "name_zh", "id"),)
+    form = ("crm.projects.forms", "ProjectForm")
+    checked_on_create = ("name",)
     columns = [
         ID,
         Column(
@@ -1039,7 +1090,7 @@ class ProjectKind(Kind):
     def apply(self, project, values, ctx):
         before: dict = {}
         creating = project.id is None
-        name = values.get("name") or (values.get("name_zh") if creating else None)
+        name = values.get("name")
         _main_name(project, "name", name, [project.name, project.name_zh], creating, before)
         for key in (
             "name_zh",

@@ -33,7 +33,16 @@ from crm.projects.models import Project
 from crm.vocab import check_in
 
 IMPORT_KINDS = ("partner", "contact", "agreement", "project")
-STATUSES = ("mapping", "checking", "checked", "running", "done", "undoing", "undone")
+STATUSES = (
+    "mapping",
+    "checking",
+    "checked",
+    "running",
+    "done",
+    "undoing",
+    "undone",
+    "discarded",
+)
 CHECKS = ("new", "match", "several", "error")
 OUTCOMES = ("created", "updated", "skipped", "failed")
 

@@ -26,6 +26,8 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from crm.documents import filetypes
+
 MAX_COLUMNS = 200
 MAX_CELL = 32_000
 SNIFF_BYTES = 64 * 1024
@@ -93,11 +95,25 @@ def prepare(stored_name: str) -> Source:
     folder = imports_folder()
     path = folder / stored_name
     with open(path, "rb") as handle:
-        head = handle.read(8)
+        head = handle.read(16)
     if head.startswith(b"PK\x03\x04"):
+        if filetypes.identify(path) == filetypes.MACROS:
+            raise SourceError(
+                _l(
+                    "Files with macros are not accepted. Save it without macros (for example "
+                    "as .docx or .xlsx) and upload it again."
+                )
+            )
         source, rows = Source("xlsx"), _xlsx_rows(path)
     elif head.startswith(b"\xd0\xcf\x11\xe0"):
         raise SourceError(_l("This is an old Excel (.xls) file: save it as .xlsx or CSV first."))
+    elif (label := filetypes.signature(head)) is not None:
+        raise SourceError(
+            _l(
+                "This is a %(kind)s, not a spreadsheet: upload an XLSX or a CSV file.",
+                kind=label,
+            )
+        )
     else:
         encoding = detect_encoding(path)
         delimiter = sniff_delimiter(path, encoding)
@@ -112,17 +128,19 @@ def prepare(stored_name: str) -> Source:
 
 
 def detect_encoding(path: Path) -> str:
-    """utf-8-sig if the whole file decodes strictly as UTF-8, else gb18030, else refuse."""
+    """utf-8-sig if the whole file decodes strictly as UTF-8, else gb18030, else refuse.
+
+    A file that decodes but holds more than a trace of what no text has (controls,
+    unassigned or private-use characters) is a binary file renamed: refused."""
     for encoding in ("utf-8-sig", "gb18030"):
         decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
         try:
             with open(path, "rb") as handle:
                 while block := handle.read(COPY_BLOCK):
-                    if b"\x00" in block:
+                    if b"\x00" in block or filetypes.mostly_not_text(decoder.decode(block)):
                         raise SourceError(
                             _l("This is not a spreadsheet: upload an XLSX or a CSV file.")
                         )
-                    decoder.decode(block)
                 decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue

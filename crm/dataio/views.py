@@ -16,6 +16,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -27,7 +28,7 @@ from crm.dataio.kinds import KINDS
 from crm.dataio.models import DataImport, DataImportRow
 from crm.db import db
 from crm.forms import EmptyForm
-from crm.listing import MAX_ID
+from crm.listing import MAX_ID, parse_position
 from crm.security import requires
 
 bp = Blueprint("dataio", __name__)
@@ -180,10 +181,7 @@ def preview(import_id: int):
         query = query.where(table.same_as_row.is_not(None))
     else:
         show = ""
-    try:
-        after = int(request.args.get("after", "0"))
-    except ValueError:
-        after = 0
+    after = parse_position(request.args.get("after"))
     rows = db.session.scalars(
         query.where(table.row_number > after).order_by(table.row_number).limit(PREVIEW_PAGE + 1)
     ).all()
@@ -241,10 +239,7 @@ def detail(import_id: int):
         query = query.where(table.outcome == show)
     else:
         show = ""
-    try:
-        after = int(request.args.get("after", "0"))
-    except ValueError:
-        after = 0
+    after = parse_position(request.args.get("after"))
     rows = db.session.scalars(
         query.where(table.row_number > after).order_by(table.row_number).limit(PREVIEW_PAGE + 1)
     ).all()
@@ -260,6 +255,7 @@ def detail(import_id: int):
         check_labels=jobs.CHECK_LABELS,
         form=EmptyForm(),
         may_undo=jobs.may_undo(current_user, imp) and imp.status == "done",
+        may_discard=imp.status in jobs.PENDING,
     )
 
 
@@ -291,6 +287,24 @@ def undo(import_id: int):
         return redirect(url_for("dataio.detail", import_id=imp.id))
     db.session.commit()
     return redirect(url_for("dataio.progress", import_id=imp.id))
+
+
+@bp.route("/imports/<int:import_id>/discard", methods=["POST"])
+@requires("staff")
+def discard(import_id: int):
+    """Throw away an import that has not run (its importer or a manager)."""
+    imp = load_import(import_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        stored = jobs.discard(imp, current_user)
+    except jobs.ImportError_ as exc:
+        flash(exc.errors.get("", ""), "warning")
+        return redirect(_next_page(imp))
+    db.session.commit()
+    sources.discard(stored)
+    flash(_("The import of %(file)s was discarded.", file=imp.file_name), "success")
+    return redirect(url_for("dataio.imports"))
 
 
 @bp.route("/export/<list_key>.<fmt>")

@@ -5,7 +5,8 @@ an extension of that same format. So an .exe or a web page renamed .pdf, or a pl
 renamed .docx, is refused. Office Open XML files (.docx, .xlsx, .pptx) are zips whose
 [Content_Types].xml declares the main part of the right application, and that part is
 there; legacy Word and Excel files are OLE2 compound files holding the right stream.
-Files carrying macros are refused. Text must be UTF-8 without control characters.
+Files carrying macros (VBA or Excel 4.0 sheets) and PDFs carrying scripts or attached
+files are refused (crm.documents.active). Text must be UTF-8 without control characters.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path, PurePath
 import olefile
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from crm.documents import active
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ ACCEPT = ",".join(f".{ext}" for ext in BY_EXTENSION)
 # Not accepted, but named in the refusal so the user knows why.
 MACROS = "macros"
 MARKUP = "markup"
+ACTIVE = "active"  # a PDF with scripts, launch actions or attached files
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 OOXML_MAIN = {
@@ -84,6 +88,51 @@ MARKUP_STARTS = ("<!doctype", "<html", "<head", "<body", "<script", "<svg", "<if
 # Control characters other than tab, line feed, form feed and carriage return.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 CHUNK = 1024 * 1024
+
+
+# Formats recognised by their first bytes, so that one renamed .csv or .txt is named in
+# the refusal rather than read as text (a PDF decodes as GB18030 "text" often enough).
+SIGNATURES = (
+    (b"%PDF-", _l("PDF document")),
+    (b"\x89PNG\r\n\x1a\n", _l("PNG image")),
+    (b"\xff\xd8\xff", _l("JPEG image")),
+    (b"GIF87a", _l("GIF image")),
+    (b"GIF89a", _l("GIF image")),
+    (b"II*\x00", _l("TIFF image")),
+    (b"MM\x00*", _l("TIFF image")),
+    (b"PK\x03\x04", _l("zip archive or Office file")),
+    (OLE2_MAGIC, _l("Office 97-2003 file")),
+    (b"\x1f\x8b", _l("compressed (gzip) file")),
+    (b"7z\xbc\xaf\x27\x1c", _l("compressed (7z) file")),
+    (b"Rar!\x1a\x07", _l("compressed (RAR) file")),
+    (b"\x7fELF", _l("program")),
+    (b"{\\rtf", _l("RTF document")),
+)
+# Share of a text sample that may be characters no text file holds (controls, private-use
+# or unassigned code points, decoding replacements) before it is judged not to be text.
+NOT_TEXT_SHARE = 0.01
+
+
+def signature(head: bytes):
+    """The label of a known non-text format these first bytes start, or None."""
+    for magic, label in SIGNATURES:
+        if head.startswith(magic):
+            return label
+    return None
+
+
+# Controls other than tab, line feed, vertical tab, form feed and carriage return;
+# decoding replacements; private-use characters (GB18030 maps stray byte pairs there).
+_NOT_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff\U000f0000-\U0010ffff]")
+
+
+def mostly_not_text(text: str) -> bool:
+    """Whether decoded text holds more than a trace of what text files never do: a binary
+    file that happened to decode (GB18030 accepts most byte pairs). A regular expression,
+    so a 50 MB file is judged at C speed."""
+    if not text:
+        return False
+    return len(_NOT_TEXT.findall(text)) > NOT_TEXT_SHARE * len(text)
 
 
 class Refused(Exception):
@@ -108,7 +157,7 @@ def identify(path: Path) -> str | None:
     with open(path, "rb") as handle:
         head = handle.read(16)
     if head.startswith(b"%PDF-"):
-        return "pdf"
+        return ACTIVE if active.pdf_is_active(path) else "pdf"
     if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -137,6 +186,8 @@ def _office_open_xml(path: Path) -> str | None:
         return None
     except (NotImplementedError, RuntimeError):  # unknown compression, encrypted entries
         return None
+    if active.ooxml_declares_macros(declared):
+        return MACROS
     found = None
     for element in _OVERRIDE.findall(declared):
         attributes = {
@@ -148,6 +199,8 @@ def _office_open_xml(path: Path) -> str | None:
         if kind == MACROS:
             return MACROS
         found = found or kind
+    if found and active.office_has_macros(path):
+        return MACROS
     return found
 
 
@@ -158,12 +211,15 @@ def _ole2(path: Path) -> str | None:
             if any(ole.exists(name) for name in ("Macros", "_VBA_PROJECT_CUR", "_VBA_PROJECT")):
                 return MACROS
             if ole.exists("WordDocument"):
-                return "doc"
-            if ole.exists("Workbook") or ole.exists("Book"):
-                return "xls"
+                found = "doc"
+            elif ole.exists("Workbook") or ole.exists("Book"):
+                found = "xls"
+            else:
+                return None
     except Exception:  # noqa: BLE001 - any parse failure means "not a document we accept"
         return None
-    return None
+    # VBA stored elsewhere, or Excel 4.0 (XLM) macro sheets, which live in the workbook.
+    return MACROS if active.office_has_macros(path) else found
 
 
 def _text(path: Path) -> str | None:
@@ -231,6 +287,13 @@ def check(path: Path, filename: str) -> FileType:
                 ext=ext,
                 actual=actual.label,
                 right=actual.extensions[0],
+            )
+        )
+    if found == ACTIVE:
+        raise Refused(
+            _(
+                "PDF files with scripts, launch actions or attached files are not accepted. "
+                "Print it to a new PDF and upload it again."
             )
         )
     if found == MARKUP:

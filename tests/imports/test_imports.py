@@ -178,7 +178,7 @@ def test_xlsx_import_reads_typed_cells(staff_client, known):
         (b"", "empty.csv", "The file is empty."),
         (b"\n\n", "blank.csv", "The file is empty."),
         (b"Name,Email\n", "header.csv", "The file has column names but no rows under them."),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "pic.csv", "This is not a spreadsheet"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "pic.csv", "This is a PNG image, not a"),
         (b"PK\x03\x04not really a zip", "fake.xlsx", "This is not a spreadsheet"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50, "old.xls", "old Excel (.xls)"),
         ("Name\nCafé\n".encode("latin-1"), "latin.csv", "neither UTF-8 nor GB18030"),
