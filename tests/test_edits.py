@@ -212,9 +212,9 @@ def test_saving_a_page_unchanged_writes_nothing(app, users, two, kind):
     # A real change still counts, once.
     name = KINDS[kind][4]
     page = you.get(url)
-    changed = you.post(url, data=with_values(page_form(page.text, has="version"), **{
-        name: VALUES[name][1]
-    }))
+    changed = you.post(
+        url, data=with_values(page_form(page.text, has="version"), **{name: VALUES[name][1]})
+    )
     assert changed.status_code == 302
     version, updated_at, updated_by, entries = _state(model, record_id)
     assert (version, entries) == (before[0] + 1, before[3] + 1)
@@ -275,7 +275,9 @@ def test_rows_are_one_field_each(app, users, two):
     you, them = two["staff"]
     mine = page_form(you.get(url).text, has="version")
     ours = page_form(them.get(url).text, has="version")
-    assert them.post(url, data=with_values(ours, **{"other_names-1-name": "TSTB"})).status_code == 302
+    assert (
+        them.post(url, data=with_values(ours, **{"other_names-1-name": "TSTB"})).status_code == 302
+    )
     refused = you.post(url, data=with_values(mine, **{"figures-0-value": "130"}))
     assert "Someone else saved" in refused.text
     assert you.post(url, data=page_form(refused.text, has="version")).status_code == 302
@@ -293,7 +295,9 @@ def test_a_form_without_what_it_was_loaded_with_flags_every_difference(app, user
     mine = page_form(you.get(url).text, has="version")
     del mine["loaded"]
     ours = page_form(them.get(url).text, has="version")
-    assert them.post(url, data=with_values(ours, website="https://theirs.example")).status_code == 302
+    assert (
+        them.post(url, data=with_values(ours, website="https://theirs.example")).status_code == 302
+    )
     refused = you.post(url, data=with_values(mine, city="Linhai"))
     assert 'data-conflict="website"' in refused.text and 'data-conflict="city"' in refused.text
 
@@ -363,11 +367,13 @@ def test_two_people_saving_the_same_form_at_once(app, users, two, kind):
             pytest.skip("numbers")
         start, answers = threading.Barrier(2), [None, None]
 
-        def post(i):
+        def post(i, start, answers, data):
             start.wait()
-            answers[i] = clients[i].post(url, data=values[i])
+            answers[i] = clients[i].post(url, data=data)
 
-        threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
+        threads = [
+            threading.Thread(target=post, args=(i, start, answers, values[i])) for i in range(2)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -381,3 +387,58 @@ def test_two_people_saving_the_same_form_at_once(app, users, two, kind):
         assert page_form(refused.text, has="version")[field] == values[i][field]  # input kept
     db.session.rollback()
     assert db.session.scalar(text("SELECT 1")) == 1
+
+
+# --- the API's PATCH ------------------------------------------------------------------------
+
+API_KINDS = {
+    "partner": "partners",
+    "contact": "contacts",
+    "agreement": "agreements",
+    "project": "projects",
+    "activity": "activities",
+}
+
+
+@pytest.fixture
+def api_clients(app, users):
+    from crm.api.tokens import create_token
+    from tests.api.conftest import ApiClient
+
+    token = create_token(users["staff"], "edits", None)[1]
+    db.session.commit()
+    return ApiClient(app, token)
+
+
+@pytest.mark.parametrize("kind", API_KINDS)
+def test_a_patch_that_changes_nothing_writes_nothing(app, users, api_clients, kind):
+    model, record_id, _url = _make(kind, users)
+    url = f"/api/v1/{API_KINDS[kind]}/{record_id}"
+    before = _state(model, record_id)
+    body = api_clients.get(url).json
+    # The version alone, then the whole GET body sent back: both change nothing.
+    for sent in ({"version": before[0]}, body):
+        answer = api_clients.patch(url, json=sent)
+        assert answer.status_code == 200, answer.json
+        assert answer.json["version"] == before[0]
+        assert _state(model, record_id) == before
+
+
+@pytest.mark.parametrize("kind", ["partner", "agreement"])
+def test_a_patch_that_loses_the_race_is_409_with_what_changed(app, users, api_clients, kind):
+    model, record_id, _url = _make(kind, users)
+    field = KINDS[kind][3]
+    url = f"/api/v1/{API_KINDS[kind]}/{record_id}"
+    version = api_clients.get(url).json["version"]
+    stop = _bump_meanwhile(app, model, record_id, field, VALUES[field][0])
+    try:
+        answer = api_clients.patch(url, json={field: VALUES[field][1], "version": version})
+    finally:
+        stop()
+    assert answer.status_code == 409
+    stored = _stored(model, record_id, field)
+    if db.engine.dialect.name == "postgresql":  # theirs stands, mine is not written
+        assert answer.json["current_version"] == version + 1
+        assert stored == VALUES[field][0]
+    else:
+        assert stored != VALUES[field][1]
