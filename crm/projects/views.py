@@ -123,11 +123,9 @@ def _form_page(form, project):
     return render_template("projects/form.html", form=form, project=project)
 
 
-def _linked_records(project: Project | None) -> dict:
-    """Rows the form starts from: the project's agreements, or what ?agreement= and
-    ?partner= name when a project is started from an agreement or a partner page."""
-    if project is not None:
-        return {"agreement_links": [{"agreement": a} for a in project.agreements]}
+def _linked_records() -> dict:
+    """Rows a new project's form starts from: what ?agreement= and ?partner= name when it
+    is started from an agreement or a partner page."""
     if request.method != "GET":
         return {}
     prefill: dict = {}
@@ -167,7 +165,7 @@ def _active(model, raw):
 @requires("staff")
 def create():
     _prepare_kinds()
-    form = ProjectForm(**_linked_records(None))
+    form = ProjectForm(**_linked_records())
     crud.prepare_owner_field(form, None)
     if form.validate_on_submit():
         project = _save(None, form)
