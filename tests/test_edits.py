@@ -442,3 +442,32 @@ def test_a_patch_that_loses_the_race_is_409_with_what_changed(app, users, api_cl
         assert stored == VALUES[field][0]
     else:
         assert stored != VALUES[field][1]
+
+
+def test_theirs_is_shown_as_people_read_it(app, users, two):
+    """A choice by its label, a record by its name, rows one per line of the field."""
+    model, record_id, url = _make("partner", users)
+    you, them = two["staff"]
+    other_parent = factories.make_partner("Zhejiang Province")
+    db.session.commit()
+    mine = page_form(you.get(url).text, has="version")
+    ours = page_form(them.get(url).text, has="version")
+    theirs = {"status": "dormant", "parent": str(other_parent.id), "other_names-0-name": "TZB"}
+    assert them.post(url, data=with_values(ours, **theirs)).status_code == 302
+    yours = {"status": "ended", "parent": "", "parent__label": "", "other_names-0-name": "TSB"}
+    refused = you.post(url, data=with_values(mine, **yours))
+    shown = {
+        name: refused.text.split(f'data-conflict="{name}"', 1)[1].split("</span>", 1)[0]
+        for name in ("status", "parent", "other_names")
+    }
+    assert "Dormant" in shown["status"]
+    assert "Zhejiang Province" in shown["parent"]
+    assert "TZB, Alias" in shown["other_names"]
+    merged = page_form(refused.text, has="version")
+    for name in ("status", "parent", "other_names"):
+        merged.add("take_theirs", name)
+    assert you.post(url, data=merged).status_code == 302
+    db.session.rollback()
+    partner = db.session.get(Partner, record_id)
+    assert (partner.status, partner.parent_id) == ("dormant", other_parent.id)
+    assert sorted(n.name for n in partner.other_names) == ["TZB"]
