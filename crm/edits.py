@@ -177,7 +177,11 @@ def take_theirs(form, theirs: Callable) -> None:
 
 
 def merge(form, record, theirs_form) -> None:
-    """Merge a stale post with the record as it is now (see the module's docstring)."""
+    """Merge a stale post with the record as it is now (see the module's docstring).
+
+    Without the loaded values (a page from before they were sent, a hand-made post) no
+    one can tell who changed a field: every field that differs is flagged, never taken.
+    """
     from crm.audit.queries import changes_since
 
     loaded = loaded_digests(form)
