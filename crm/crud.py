@@ -7,12 +7,13 @@ from flask import abort, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import User
 from crm.db import db
 from crm.forms import EmptyForm
-from crm.records import can_archive, can_restore
+from crm.records import RecordError, can_archive, can_restore
 from crm.text import like_pattern
 from crm.vocab import options
 
@@ -67,43 +68,77 @@ def owner_choices() -> list[tuple[int, str]]:
     return [(0, "—")] + [(uid, name) for uid, name in users]
 
 
-def prepare_owner_field(form, record) -> None:
-    """Offer the owner choice to those who may reassign; others see it read-only."""
+def prepare_owner_field(form, record, loading: bool | None = None) -> None:
+    """Offer the owner choice to those who may reassign; others see it read-only.
+
+    `loading`: the form shows the record as it is (a GET, or the current values beside a
+    stale post), rather than what was posted.
+    """
     form.owner.choices = options(owner_choices())
-    if request.method == "GET":
+    if loading is None:
+        loading = request.method == "GET"
+    if loading:
         form.owner.data = (record.owner_id if record is not None else current_user.id) or 0
     if not current_user.has_role("manager"):
         form.owner.render_kw = {"disabled": True}
 
 
-def stale_edit(form, record) -> bool:
-    """True (with a form error) when the record changed since the form was loaded.
+def edit_record(record, build, save, reload=None):
+    """Run a record's edit form: (form, True) once saved and committed, else (form, False)
+    with the form to show again.
 
-    The form keeps the user's input; `form.newer_changes` lists what the others changed
-    (from the audit trail), and the version moves on so a deliberate second save wins.
+    `build(formdata)` makes the form, prepared as the page shows it: `build(None)` from the
+    record alone (as loaded), `build(POSTED)` from what was posted. `save(form)` writes
+    (without committing) or raises RecordError. `reload()` reads the record again after a
+    rollback (default: by its id).
+
+    A stale post (the version moved on since the form was loaded), and a save that loses
+    the race to a concurrent one at the database (the version column's StaleDataError, or
+    a unique key, on PostgreSQL), come back merged with the record as it is now; nothing
+    is written (see crm.edits).
     """
-    from crm.audit.queries import changes_since
+    from crm import edits
 
-    loaded = form.version_number()
-    if loaded == record.version_id:
-        return False
-    form.form_errors.append(
-        _(
-            "Someone else saved this record while you were editing it. Your changes "
-            "are not saved: they are still in the form below. Compare with what they "
-            "changed, then save again."
-        )
-    )
-    form.newer_changes = changes_since(record.__audit_type__, record.id, loaded)
-    form.version.data = str(record.version_id)
-    return True
+    if request.method != "POST":
+        form = build(None)
+        edits.remember_loaded(form, record)
+        return form, False
+    form = build(POSTED)
+    edits.take_theirs(form, lambda: build(None))
+    if not form.validate_on_submit():
+        return form, False
+    if form.version_number() != record.version_id:
+        edits.merge(form, record, build(None))
+        return form, False
+    try:
+        save(form)
+        db.session.commit()
+    except RecordError as exc:
+        db.session.rollback()
+        apply_errors(form, exc.errors)
+        return form, False
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        record = reload() if reload is not None else load_or_404(type(record), record.id)
+        edits.merge(form, record, build(None))
+        return form, False
+    return form, True
+
+
+# What `build` receives to read the posted form data (FlaskForm's own default).
+POSTED = object()
+
+
+def posted(formdata):
+    """The keyword arguments a FlaskForm takes for `build`'s argument."""
+    return {} if formdata is POSTED else {"formdata": formdata}
 
 
 def commit_or_stale(form) -> bool:
-    """Commit; a concurrent save caught by the version column becomes a form error."""
+    """Commit a new record; a unique key taken meanwhile becomes a form error."""
     try:
         db.session.commit()
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
         db.session.rollback()
         form.form_errors.append(
             _("Someone else saved this record at the same moment. Nothing was overwritten.")

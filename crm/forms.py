@@ -31,9 +31,11 @@ class EmptyForm(FlaskForm):
 
 
 class VersionedForm(FlaskForm):
-    """An edit form that remembers which version of the record it was loaded at."""
+    """An edit form that remembers which version of the record it was loaded at, and
+    (signed) what it was loaded with, to merge a stale save (crm.edits)."""
 
     version = HiddenField()
+    loaded = HiddenField()
 
     def version_number(self) -> int | None:
         """The version posted, or None when it cannot be one (a record's is 1 or more)."""
@@ -222,8 +224,10 @@ class MoneyField(FriendlyDecimal):
 
 
 def strip_or_none(value):
+    """Stripped text, or None when empty; line ends as "\\n" whoever sent them (a browser
+    sends a text area's as "\\r\\n": saving a page unchanged must change nothing)."""
     if isinstance(value, str):
-        value = value.strip()
+        value = value.replace("\r\n", "\n").strip()
         return value or None
     return value
 

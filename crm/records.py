@@ -11,6 +11,15 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from crm.db import TimestampMixin, UTCDateTime, utcnow
 
 
+class RecordError(Exception):
+    """A save refused by an operation, with a message per field ("name" or a row path
+    such as "parties-1-partner"); the form shows each at its field."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
 class RecordMixin(TimestampMixin):
     """created/updated by and at, owner, archive state and an optimistic-lock version."""
 
@@ -49,6 +58,13 @@ class RecordMixin(TimestampMixin):
             if self.owner_id is None:
                 self.owner_id = actor_id
         self.updated_by_id = actor_id
+
+    def touch(self) -> None:
+        """Count this record as changed although no column of its own changed (links
+        moved underneath the ORM): a new version and "updated at". A flush otherwise
+        leaves a record whose only change is who saved it as it was (no-op saves)."""
+        self.updated_at = utcnow()
+        self._touched = True
 
     def archive(self, actor) -> None:
         self.archived_at = utcnow()

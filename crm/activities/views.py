@@ -92,20 +92,27 @@ def create():
     return _activity_form_page(form, None)
 
 
+def _activity_edit_form(activity: Activity, formdata):
+    form = ActivityForm(obj=activity, **crud.posted(formdata))
+    form.staff.choices = _staff_choices()
+    if formdata is not crud.POSTED:
+        _fill_from(form, activity)
+    return form
+
+
 @bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
 @requires("staff")
 def edit(activity_id: int):
     activity = queries.activity_detail(activity_id)
-    form = ActivityForm(obj=activity)
-    form.staff.choices = _staff_choices()
-    if request.method == "GET":
-        form.version.data = str(activity.version_id)
-        _fill_from(form, activity)
-    if form.validate_on_submit() and not crud.stale_edit(form, activity):
-        save_activity(activity, form, current_user)
-        if crud.commit_or_stale(form):
-            flash(_("Activity saved."), "success")
-            return redirect(url_for("activities.detail", activity_id=activity.id))
+    form, saved = crud.edit_record(
+        activity,
+        lambda formdata: _activity_edit_form(activity, formdata),
+        lambda form: save_activity(activity, form, current_user),
+        reload=lambda: queries.activity_detail(activity_id),
+    )
+    if saved:
+        flash(_("Activity saved."), "success")
+        return redirect(url_for("activities.detail", activity_id=activity.id))
     return _activity_form_page(form, activity)
 
 
@@ -191,22 +198,28 @@ def new_follow_up():
     return render_template("activities/follow_up_form.html", form=form, follow_up=None)
 
 
+def _follow_up_edit_form(follow_up: FollowUp, formdata):
+    form = FollowUpForm(obj=follow_up, **crud.posted(formdata))
+    _assignee_choices(form)
+    if formdata is not crud.POSTED:
+        form.assignee.data = follow_up.assignee_id
+        for kind in ("partner", "contact", "agreement", "project"):
+            getattr(form, kind).data = getattr(follow_up, f"{kind}_id")
+    return form
+
+
 @bp.route("/follow-ups/<int:follow_up_id>/edit", methods=["GET", "POST"])
 @requires("staff")
 def edit_follow_up(follow_up_id: int):
     follow_up = crud.load_or_404(FollowUp, follow_up_id)
-    form = FollowUpForm(obj=follow_up)
-    _assignee_choices(form)
-    if request.method == "GET":
-        form.version.data = str(follow_up.version_id)
-        form.assignee.data = follow_up.assignee_id
-        for kind in ("partner", "contact", "agreement", "project"):
-            getattr(form, kind).data = getattr(follow_up, f"{kind}_id")
-    if form.validate_on_submit() and not crud.stale_edit(form, follow_up):
-        save_follow_up(follow_up, form, current_user)
-        if crud.commit_or_stale(form):
-            flash(_("Follow-up saved."), "success")
-            return redirect(url_for("activities.follow_ups"))
+    form, saved = crud.edit_record(
+        follow_up,
+        lambda formdata: _follow_up_edit_form(follow_up, formdata),
+        lambda form: save_follow_up(follow_up, form, current_user),
+    )
+    if saved:
+        flash(_("Follow-up saved."), "success")
+        return redirect(url_for("activities.follow_ups"))
     return render_template("activities/follow_up_form.html", form=form, follow_up=follow_up)
 
 

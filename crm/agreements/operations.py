@@ -6,16 +6,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.agreements.models import Agreement, AgreementParty
-from crm.db import db, utcnow
-from crm.records import sync_children
+from crm.db import db
+from crm.records import RecordError, sync_children
 
 
-class AgreementError(Exception):
+class AgreementError(RecordError):
     """A save refused, with a message per field."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
 
 
 def amended_chain(agreement_id: int, limit: int = 100) -> list[int]:
@@ -77,9 +73,5 @@ def save_agreement(agreement: Agreement | None, form, actor, *, may_reassign: bo
     agreement.stamp(actor)
     if creating:
         db.session.add(agreement)
-    else:
-        # Touch the row even when only parties changed, so the version moves on and a
-        # concurrent save of the same agreement is caught.
-        agreement.updated_at = utcnow()
     db.session.flush()
     return agreement

@@ -112,37 +112,45 @@ def create():
         except AgreementError as exc:
             crud.apply_errors(form, exc.errors)
         else:
-            crud.commit_or_stale(form)
-            flash(_("Agreement saved."), "success")
-            return redirect(url_for("agreements.detail", agreement_id=agreement.id))
+            if crud.commit_or_stale(form):
+                flash(_("Agreement saved."), "success")
+                return redirect(url_for("agreements.detail", agreement_id=agreement.id))
     return _form_page(form, None)
 
 
-@bp.route("/<int:agreement_id>/edit", methods=["GET", "POST"])
-@requires("staff")
-def edit(agreement_id: int):
-    agreement = _load(
+def _load_for_edit(agreement_id: int) -> Agreement:
+    return _load(
         agreement_id,
         joinedload(Agreement.amends),
         selectinload(Agreement.parties).joinedload(AgreementParty.partner),
         selectinload(Agreement.parties).joinedload(AgreementParty.signatory),
     )
-    form = AgreementForm(obj=agreement)
-    crud.prepare_owner_field(form, agreement)
-    if request.method == "GET":
-        form.version.data = str(agreement.version_id)
+
+
+def _edit_form(agreement: Agreement, formdata):
+    form = AgreementForm(obj=agreement, **crud.posted(formdata))
+    loading = formdata is not crud.POSTED
+    crud.prepare_owner_field(form, agreement, loading)
+    if loading:
         form.amendment_kind.data = agreement.amendment_kind or ""
-    if form.validate_on_submit() and not crud.stale_edit(form, agreement):
-        try:
-            save_agreement(
-                agreement, form, current_user, may_reassign=current_user.has_role("manager")
-            )
-        except AgreementError as exc:
-            crud.apply_errors(form, exc.errors)
-        else:
-            if crud.commit_or_stale(form):
-                flash(_("Agreement saved."), "success")
-                return redirect(url_for("agreements.detail", agreement_id=agreement.id))
+    return form
+
+
+@bp.route("/<int:agreement_id>/edit", methods=["GET", "POST"])
+@requires("staff")
+def edit(agreement_id: int):
+    agreement = _load_for_edit(agreement_id)
+    form, saved = crud.edit_record(
+        agreement,
+        lambda formdata: _edit_form(agreement, formdata),
+        lambda form: save_agreement(
+            agreement, form, current_user, may_reassign=current_user.has_role("manager")
+        ),
+        reload=lambda: _load_for_edit(agreement_id),
+    )
+    if saved:
+        flash(_("Agreement saved."), "success")
+        return redirect(url_for("agreements.detail", agreement_id=agreement.id))
     return _form_page(form, agreement)
 
 

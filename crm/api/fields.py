@@ -81,7 +81,7 @@ def _is_id_row(row_form) -> str | None:
     return None
 
 
-def spec_for(form, skip=("version", "csrf_token")) -> FormSpec:
+def spec_for(form, skip=("version", "loaded", "csrf_token")) -> FormSpec:
     """The API's view of a bound form (or row form) instance."""
     spec = FormSpec()
     for f in form:

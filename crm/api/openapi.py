@@ -53,7 +53,9 @@ only the records they own, only managers reassign owners and restore archived re
 **Writes** are checked by the same rules as the pages; a refusal answers 422 with a
 message per field. Updates are partial (fields left out keep their value; a list sent
 replaces the whole list) and must say which version they change (`version` in the body
-or an `If-Match` header, as returned in `ETag`); a stale one answers 409.
+or an `If-Match` header, as returned in `ETag`); a stale one answers 409, even when the
+fields it sends were not among those changed (read again and resend). An update that
+changes nothing writes nothing: the version stays.
 
 **Errors** are JSON: `{"message": "...", "errors": {"field": ["..."]}}`. An unknown path
 answers 404 and a method the path does not take 405, in the same shape.

@@ -274,8 +274,11 @@ def _values(resource: Resource, record, body: dict, shape: ShapeErrors) -> dict:
     return values
 
 
-def _save(resource: Resource, record, body: dict):
-    """Validate `body` with the page's form and save it with the page's operation."""
+def _save(resource: Resource, record, body: dict, expected=None):
+    """Validate `body` with the page's form and save it with the page's operation.
+
+    `expected`: the version the client read; a concurrent save that lands first (caught
+    by the version column at the write) is a 409 listing what changed since it."""
     if resource.before_form is not None:
         resource.before_form()
     spec = resource.spec()
@@ -299,7 +302,7 @@ def _save(resource: Resource, record, body: dict):
         raise ApiError(422, _form_message(form), form_errors(form, spec)) from None
     except StaleDataError:
         db.session.rollback()
-        raise _stale(resource, record) from None
+        raise _stale(resource, record, expected) from None
     except IntegrityError:
         db.session.rollback()
         raise ApiError(
@@ -376,7 +379,7 @@ def _update(resource: Resource, record_id: int):
     expected = _expected_version(body)
     if expected != "*" and expected != record.version_id:
         raise _stale(resource, record, expected)
-    _save(resource, record, body)
+    _save(resource, record, body, expected)
     return record_response(resource, load(resource, record_id))
 
 

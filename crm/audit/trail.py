@@ -249,6 +249,7 @@ def _touch_parents(session, flush_context, instances):
     with session.no_autoflush:
         # Each of these properties builds a new set: read them once, not once per link.
         new, dirty, deleted = session.new, session.dirty, session.deleted
+        link_owners = set()
         for obj in list(new) + list(dirty) + list(deleted):
             if not hasattr(obj, "__audit_parent__"):
                 continue
@@ -257,6 +258,78 @@ def _touch_parents(session, flush_context, instances):
             owner, _ = _owner(obj)
             if owner is not None and owner not in new and owner not in deleted:
                 owner.updated_at = utcnow()
+                link_owners.add(owner)
+        for obj in dirty:
+            if obj not in link_owners and obj not in deleted:
+                _settle_stamp(session, obj)
+
+
+# Columns a save sets whatever it changes: alone, they are not a change.
+BOOKKEEPING = ("updated_at", "updated_by_id", "version_id")
+
+
+def _settle_stamp(session, obj) -> None:
+    """A record whose only change is its stamp (who saved it, when) is left as it was: a
+    save that changes nothing writes nothing (no new version, no "updated" time or user,
+    no audit entry). A record whose links alone changed gets a new "updated" time, so
+    its version moves on (and a concurrent save of it is caught)."""
+    if not hasattr(obj, "__audit_type__") or not hasattr(obj, "version_id"):
+        return
+    state = inspect(obj)
+    if obj.__dict__.pop("_touched", False):
+        return
+    if _columns_changed(session, obj, state):
+        return
+    if _links_changed(obj, state):
+        obj.updated_at = utcnow()
+        return
+    for key in BOOKKEEPING:
+        history = state.attrs[key].history
+        if not history.has_changes():
+            continue
+        if history.deleted:
+            setattr(obj, key, history.deleted[0])
+        else:
+            session.expire(obj, [key])
+
+
+def _columns_changed(session, obj, state) -> bool:
+    old_values = session.info.get("audit_old", {}).get(id(obj), {})
+    for attr in state.mapper.column_attrs:
+        if attr.key in BOOKKEEPING:
+            continue
+        history = state.attrs[attr.key].history
+        if not history.has_changes():
+            continue
+        if history.deleted:
+            old = history.deleted[0]
+        elif attr.key in old_values:
+            old = old_values[attr.key]
+        else:
+            return True  # set while unloaded, old value unknown: count it
+        new = history.added[0] if history.added else None
+        if old != new:
+            return True
+    return False
+
+
+def _links_changed(obj, state) -> bool:
+    """Many-to-many links (tags, staff) or the record's own link rows added or removed."""
+    for rel in state.mapper.relationships:
+        if rel.viewonly:
+            continue
+        if rel.secondary is None:
+            child = rel.mapper.class_
+            parent = getattr(child, "__audit_parent__", None)
+            if not rel.uselist or parent is None:
+                continue
+            back = inspect(child).relationships.get(parent[0])
+            if back is None or not isinstance(obj, back.mapper.class_):
+                continue
+        history = state.attrs[rel.key].history
+        if history.added or history.deleted:
+            return True
+    return False
 
 
 def _collect(session, flush_context):

@@ -86,26 +86,38 @@ def create():
     return _form_page(form, None, guard)
 
 
-@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
-@requires("staff")
-def edit(contact_id: int):
-    contact = crud.load_or_404(
+def _load_for_edit(contact_id: int) -> Contact:
+    return crud.load_or_404(
         Contact,
         contact_id,
         selectinload(Contact.positions).joinedload(Position.partner),
         selectinload(Contact.other_names),
     )
+
+
+def _edit_form(contact: Contact, formdata):
+    form = ContactForm(obj=contact, **crud.posted(formdata))
+    crud.prepare_owner_field(form, contact, formdata is not crud.POSTED)
+    return form
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+@requires("staff")
+def edit(contact_id: int):
+    contact = _load_for_edit(contact_id)
     if moved := merged_redirect("contact", contact, edit=True):
         return moved
-    form = ContactForm(obj=contact)
-    crud.prepare_owner_field(form, contact)
-    if request.method == "GET":
-        form.version.data = str(contact.version_id)
-    if form.validate_on_submit() and not crud.stale_edit(form, contact):
-        save_contact(contact, form, current_user, may_reassign=current_user.has_role("manager"))
-        if crud.commit_or_stale(form):
-            flash(_("Contact saved."), "success")
-            return redirect(url_for("contacts.detail", contact_id=contact.id))
+    form, saved = crud.edit_record(
+        contact,
+        lambda formdata: _edit_form(contact, formdata),
+        lambda form: save_contact(
+            contact, form, current_user, may_reassign=current_user.has_role("manager")
+        ),
+        reload=lambda: _load_for_edit(contact_id),
+    )
+    if saved:
+        flash(_("Contact saved."), "success")
+        return redirect(url_for("contacts.detail", contact_id=contact.id))
     return _form_page(form, contact)
 
 

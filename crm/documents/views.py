@@ -191,14 +191,20 @@ def new_version(document_id: int):
 @requires("staff")
 def edit(document_id: int):
     document = queries.load_document(document_id)
-    form = DetailsForm(obj=document)
-    if request.method == "GET":
-        form.version.data = str(document.version_id)
-    if form.validate_on_submit() and not crud.stale_edit(form, document):
+
+    def save(form):
         update_details(document, form, current_user)
-        if crud.commit_or_stale(form):
-            flash(_("Document saved."), "success")
-            return redirect(url_for("documents.detail", document_id=document_id))
+        db.session.flush()
+
+    form, saved = crud.edit_record(
+        document,
+        lambda formdata: DetailsForm(obj=document, **crud.posted(formdata)),
+        save,
+        reload=lambda: queries.load_document(document_id),
+    )
+    if saved:
+        flash(_("Document saved."), "success")
+        return redirect(url_for("documents.detail", document_id=document_id))
     return render_template("documents/edit.html", form=form, document=document)
 
 

@@ -547,7 +547,7 @@ def merge(kind: str, survivor, other, choices: dict[str, str], actor, versions) 
         # refresh its derived columns through the ORM so the search triggers fire.
         session.expire(survivor)
         survivor.refresh_derived()
-        survivor.updated_at = utcnow()
+        survivor.touch()
         facts["merged_from"] = [None, {"id": other.id, "label": other.display_name}]
         session.flush()
         index.forget_pairs(conn, kind, other.id)

@@ -7,15 +7,11 @@ from sqlalchemy import func, select
 
 from crm.db import db
 from crm.partners.models import KeyFigure, Partner, PartnerName, Tag
-from crm.records import sync_children, sync_names
+from crm.records import RecordError, sync_children, sync_names
 
 
-class PartnerError(Exception):
+class PartnerError(RecordError):
     """A save refused, with a message per field."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
 
 
 def ancestors_of(partner_id: int, limit: int = 100) -> list[int]:

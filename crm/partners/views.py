@@ -1,6 +1,6 @@
 """Partner pages: list, detail, create, edit, archive, restore, and the picker lookup."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -82,39 +82,49 @@ def create():
             except PartnerError as exc:
                 crud.apply_errors(form, exc.errors)
             else:
-                crud.commit_or_stale(form)
-                flash(_("Partner saved."), "success")
-                return redirect(url_for("partners.detail", partner_id=partner.id))
+                if crud.commit_or_stale(form):
+                    flash(_("Partner saved."), "success")
+                    return redirect(url_for("partners.detail", partner_id=partner.id))
     return _form_page(form, None, guard)
 
 
-@bp.route("/<int:partner_id>/edit", methods=["GET", "POST"])
-@requires("staff")
-def edit(partner_id: int):
-    partner = crud.load_or_404(
+def _load_for_edit(partner_id: int) -> Partner:
+    return crud.load_or_404(
         Partner,
         partner_id,
         selectinload(Partner.other_names),
         selectinload(Partner.figures),
         selectinload(Partner.tags),
     )
-    if moved := merged_redirect("partner", partner, edit=True):
-        return moved
-    form = PartnerForm(obj=partner)
-    crud.prepare_owner_field(form, partner)
-    if request.method == "GET":
-        form.version.data = str(partner.version_id)
+
+
+def _edit_form(partner: Partner, formdata):
+    form = PartnerForm(obj=partner, **crud.posted(formdata))
+    loading = formdata is not crud.POSTED
+    crud.prepare_owner_field(form, partner, loading)
+    if loading:
         form.tags.data = ", ".join(t.name for t in partner.tags)
         form.is_own.data = bool(partner.is_own)
-    if form.validate_on_submit() and not crud.stale_edit(form, partner):
-        try:
-            save_partner(partner, form, current_user, may_reassign=current_user.has_role("manager"))
-        except PartnerError as exc:
-            crud.apply_errors(form, exc.errors)
-        else:
-            if crud.commit_or_stale(form):
-                flash(_("Partner saved."), "success")
-                return redirect(url_for("partners.detail", partner_id=partner.id))
+    return form
+
+
+@bp.route("/<int:partner_id>/edit", methods=["GET", "POST"])
+@requires("staff")
+def edit(partner_id: int):
+    partner = _load_for_edit(partner_id)
+    if moved := merged_redirect("partner", partner, edit=True):
+        return moved
+    form, saved = crud.edit_record(
+        partner,
+        lambda formdata: _edit_form(partner, formdata),
+        lambda form: save_partner(
+            partner, form, current_user, may_reassign=current_user.has_role("manager")
+        ),
+        reload=lambda: _load_for_edit(partner_id),
+    )
+    if saved:
+        flash(_("Partner saved."), "success")
+        return redirect(url_for("partners.detail", partner_id=partner.id))
     return _form_page(form, partner)
 
 

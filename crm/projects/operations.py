@@ -8,7 +8,7 @@ from collections import defaultdict
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from crm.db import db, utcnow
+from crm.db import db
 from crm.projects import queries
 from crm.projects.models import (
     STANDARD_INDICATORS,
@@ -19,15 +19,11 @@ from crm.projects.models import (
     Project,
     ProjectPartner,
 )
-from crm.records import sync_children
+from crm.records import RecordError, sync_children
 
 
-class ProjectError(Exception):
+class ProjectError(RecordError):
     """A save refused, with a message per field ("name" or a row path "indicators-1-kind_id")."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
 
 
 def ensure_standard_indicator_kinds() -> list[IndicatorKind]:
@@ -131,10 +127,6 @@ def save_project(project: Project | None, form, actor, *, may_reassign: bool) ->
     project.stamp(actor)
     if creating:
         db.session.add(project)
-    else:
-        # Touch the row even when only its rows changed, so the version moves on and a
-        # concurrent save of the same project is caught.
-        project.updated_at = utcnow()
     db.session.flush()
     return project
 

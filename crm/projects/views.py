@@ -123,11 +123,9 @@ def _form_page(form, project):
     return render_template("projects/form.html", form=form, project=project)
 
 
-def _linked_records(project: Project | None) -> dict:
-    """Rows the form starts from: the project's agreements, or what ?agreement= and
-    ?partner= name when a project is started from an agreement or a partner page."""
-    if project is not None:
-        return {"agreement_links": [{"agreement": a} for a in project.agreements]}
+def _linked_records() -> dict:
+    """Rows a new project's form starts from: what ?agreement= and ?partner= name when it
+    is started from an agreement or a partner page."""
     if request.method != "GET":
         return {}
     prefill: dict = {}
@@ -167,7 +165,7 @@ def _active(model, raw):
 @requires("staff")
 def create():
     _prepare_kinds()
-    form = ProjectForm(**_linked_records(None))
+    form = ProjectForm(**_linked_records())
     crud.prepare_owner_field(form, None)
     if form.validate_on_submit():
         project = _save(None, form)
@@ -177,11 +175,7 @@ def create():
     return _form_page(form, None)
 
 
-@bp.route("/<int:project_id>/edit", methods=["GET", "POST"])
-@requires("staff")
-def edit(project_id: int):
-    _prepare_kinds()
-    project = queries.project_for_edit(project_id)
+def _edit_form(project: Project, formdata):
     actuals = [
         {
             "id": actual.id,
@@ -193,16 +187,30 @@ def edit(project_id: int):
         for indicator in project.indicators
         for actual in indicator.actuals
     ]
-    form = ProjectForm(obj=project, actuals=actuals, **_linked_records(project))
-    crud.prepare_owner_field(form, project)
-    if request.method == "GET":
-        form.version.data = str(project.version_id)
-    if (
-        form.validate_on_submit()
-        and not crud.stale_edit(form, project)
-        and _save(project, form) is not None
-        and crud.commit_or_stale(form)
-    ):
+    form = ProjectForm(
+        obj=project,
+        actuals=actuals,
+        agreement_links=[{"agreement": a} for a in project.agreements],
+        **crud.posted(formdata),
+    )
+    crud.prepare_owner_field(form, project, formdata is not crud.POSTED)
+    return form
+
+
+@bp.route("/<int:project_id>/edit", methods=["GET", "POST"])
+@requires("staff")
+def edit(project_id: int):
+    _prepare_kinds()
+    project = queries.project_for_edit(project_id)
+    form, saved = crud.edit_record(
+        project,
+        lambda formdata: _edit_form(project, formdata),
+        lambda form: operations.save_project(
+            project, form, current_user, may_reassign=current_user.has_role("manager")
+        ),
+        reload=lambda: queries.project_for_edit(project_id),
+    )
+    if saved:
         flash(_("Project saved."), "success")
         return redirect(url_for("projects.detail", project_id=project_id))
     return _form_page(form, project)

@@ -7,14 +7,11 @@ from sqlalchemy import select
 
 from crm.db import db
 from crm.rates.models import ExchangeRate
+from crm.records import RecordError
 
 
-class RateError(Exception):
+class RateError(RecordError):
     """A save refused, with a message per field."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
 
 
 def save_rate(rate: ExchangeRate | None, form, actor) -> ExchangeRate:

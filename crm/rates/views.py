@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -45,15 +45,12 @@ def index():
 @requires("admin")
 def edit(rate_id: int):
     rate = crud.load_or_404(ExchangeRate, rate_id)
-    form = RateForm(obj=rate)
-    if request.method == "GET":
-        form.version.data = str(rate.version_id)
-    if (
-        form.validate_on_submit()
-        and not crud.stale_edit(form, rate)
-        and _apply(form, rate) is not None
-        and crud.commit_or_stale(form)
-    ):
+    form, saved = crud.edit_record(
+        rate,
+        lambda formdata: RateForm(obj=rate, **crud.posted(formdata)),
+        lambda form: save_rate(rate, form, current_user),
+    )
+    if saved:
         flash(_("Rate saved: %(rate)s", rate=rate.display_name), "success")
         return redirect(url_for("rates.index"))
     return render_template("rates/form.html", form=form, rate=rate)

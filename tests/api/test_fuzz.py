@@ -145,3 +145,28 @@ def test_fuzz_every_operation_of_the_openapi_document(make_app):
     assert counts["cases"] >= len(operations) * EXAMPLES
     # The success paths ran too, not only refusals.
     assert statuses[200] > 0 and statuses[201] > 0
+    # Every record's current version was written by an audited change: an update that
+    # changed nothing moved no version (nor "updated at/by") without an entry.
+    with app.app_context():
+        assert _versions_without_an_entry() == []
+
+
+def _versions_without_an_entry() -> list[tuple[str, int, int]]:
+    from sqlalchemy import and_, exists, select
+
+    from crm.api.resources import RESOURCES
+    from crm.audit.models import AuditEntry
+
+    missing = []
+    for resource in RESOURCES:
+        model = resource.model
+        audited = exists().where(
+            and_(
+                AuditEntry.record_type == model.__audit_type__,
+                AuditEntry.record_id == model.id,
+                AuditEntry.version == model.version_id,
+            )
+        )
+        rows = db.session.execute(select(model.id, model.version_id).where(~audited)).all()
+        missing += [(model.__audit_type__, rid, version) for rid, version in rows]
+    return missing
