@@ -39,9 +39,10 @@ def pybabel(*args: str) -> None:
     CommandLineInterface().run(["pybabel", "-q", *args])
 
 
-def extract(output=POT) -> None:
-    """Write every translatable string of the code and templates into `output`."""
-    pybabel("extract", *EXTRACT_OPTIONS, "-o", str(output), str(ROOT))
+def extract(output=None) -> None:
+    """Write every translatable string of the code and templates into `output` (the
+    committed template by default)."""
+    pybabel("extract", *EXTRACT_OPTIONS, "-o", str(output or POT), str(ROOT))
 
 
 @translate_cli.command("update")
