@@ -56,7 +56,9 @@ replaces the whole list) and must say which version they change (`version` in th
 or an `If-Match` header, as returned in `ETag`); a stale one answers 409.
 
 **Errors** are JSON: `{"message": "...", "errors": {"field": ["..."]}}`. An unknown path
-answers 404 and a method the path does not take 405, in the same shape.
+answers 404 and a method the path does not take 405, in the same shape. A 503 (with
+`Retry-After`) means the database did not answer: nothing was done for a read; for a write,
+check whether it was saved before sending it again.
 """
 
 
