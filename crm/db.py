@@ -117,41 +117,44 @@ ASIDE_WAIT_MS = 1000
 log = logging.getLogger(__name__)
 
 
-def write_aside(statement: Executable, what: str) -> bool:
-    """Run one small bookkeeping write (a token's "last used") apart from the request.
+def write_aside(*statements: Executable, what: str) -> bool:
+    """Run small writes (a token's "last used") apart from the request, in one transaction.
 
-    It has a connection and a short transaction of its own, begun as a write (BEGIN
-    IMMEDIATE on SQLite), so it never upgrades the request's read transaction: on SQLite
+    They have a connection and a short transaction of their own, begun as a write (BEGIN
+    IMMEDIATE on SQLite), so they never upgrade the request's read transaction: on SQLite
     that upgrade is refused at once ("database is locked") when another connection wrote
-    since the read began, whatever the busy timeout. It waits at most ASIDE_WAIT_MS for
+    since the read began, whatever the busy timeout. They wait at most ASIDE_WAIT_MS for
     another writer, and a failure is logged and swallowed: bookkeeping must never turn a
-    read into an error. Returns whether the write was made.
+    read into an error. The caller must not hold a write transaction itself (the writes
+    would wait for it). Returns whether the writes were made.
     """
     try:
         with db.engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: True})
             if connection.dialect.name == "sqlite":
-                _sqlite_write_aside(connection, statement)
+                _sqlite_write_aside(connection, statements)
             else:
                 with connection.begin():
                     wait = f"'{ASIDE_WAIT_MS}ms'"
                     connection.exec_driver_sql(f"SET LOCAL lock_timeout = {wait}")
                     connection.exec_driver_sql(f"SET LOCAL statement_timeout = {wait}")
-                    connection.execute(statement)
+                    for statement in statements:
+                        connection.execute(statement)
     except (SQLAlchemyError, sqlite3.Error) as exc:
-        log.warning("Could not record %s: %s", what, exc)
+        log.warning("Could not write %s: %s", what, exc)
         return False
     return True
 
 
-def _sqlite_write_aside(connection, statement: Executable) -> None:
+def _sqlite_write_aside(connection, statements: tuple[Executable, ...]) -> None:
     # The busy timeout is the connection's; it is put back before the connection returns
     # to the pool, and a connection that cannot be put back is thrown away.
     raw = connection.connection.dbapi_connection
     raw.execute(f"PRAGMA busy_timeout={ASIDE_WAIT_MS}")
     try:
         with connection.begin():
-            connection.execute(statement)
+            for statement in statements:
+                connection.execute(statement)
     finally:
         try:
             raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

@@ -124,4 +124,4 @@ def touch(token_id: int, last_used_at: datetime | None) -> None:
         # What the request left uncommitted was refused anyway.
         db.session.rollback()
         statement = update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
-        write_aside(statement, "an API token's last use")
+        write_aside(statement, what="an API token's last use")

@@ -113,5 +113,5 @@ def test_a_read_answers_even_when_last_use_cannot_be_written(app, users, caplog)
             waited = time.monotonic() - started
     assert response.status_code == 200
     assert waited < 10
-    assert "Could not record an API token's last use" in caplog.text
+    assert "Could not write an API token's last use" in caplog.text
     assert db.session.get(ApiToken, token_id).last_used_at is None
