@@ -21,6 +21,7 @@ import sqlite3
 
 from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import ServiceUnavailable
 
@@ -75,11 +76,17 @@ def forget_request_state() -> None:
     Rows are detached rather than expired, so an error page can still show the signed-in
     user from what was loaded, without asking the database again.
     """
+    user = g.get("_login_user")
     db.session.expunge_all()
     try:
         db.session.rollback()
     except SQLAlchemyError:
         db.session.close()
+    state = sa_inspect(user, raiseerr=False) if user is not None else None
+    if state is not None and (state.expired or state.expired_attributes):
+        # Expired by a commit and now detached: it could not be read again. What follows
+        # (the error page, the response headers) sees a signed-out visitor instead.
+        login_manager._update_request_context_with_user(None)
 
 
 class CRMFlask(Flask):
@@ -133,7 +140,7 @@ def handle_unavailable(error: DatabaseUnavailable):
 
 
 def _unavailable_response():
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
     if request.path.startswith("/api/"):  # outside the API blueprint's own handlers
         from crm.api.errors import error_response
 

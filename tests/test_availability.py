@@ -32,12 +32,22 @@ class Faults:
         self.engine = engine
         self.left = 0
         self.fired = 0
+        self.after_commit = False
+        self.committed = False
 
-    def arm(self, count: int = 1) -> None:
+    def arm(self, count: int = 1, after_commit: bool = False) -> None:
+        """`after_commit`: only once the request has committed (its rows are expired)."""
         self.left = count
+        self.after_commit = after_commit
+        self.committed = False
+
+    def commit(self, conn):
+        if has_request_context():  # not the test's own session
+            self.committed = True
 
     def before(self, conn, cursor, statement, parameters, context, executemany):
-        if self.left and has_request_context():
+        waiting = self.after_commit and not self.committed
+        if self.left and has_request_context() and not waiting:
             self.left -= 1
             self.fired += 1
             raise self.engine.dialect.loaded_dbapi.OperationalError(SIMULATED)
@@ -53,7 +63,9 @@ def faults(app):
     made = Faults(db.engine)
     event.listen(db.engine, "before_cursor_execute", made.before)
     event.listen(db.engine, "handle_error", made.handle_error)
+    event.listen(db.engine, "commit", made.commit)
     yield made
+    event.remove(db.engine, "commit", made.commit)
     event.remove(db.engine, "before_cursor_execute", made.before)
     event.remove(db.engine, "handle_error", made.handle_error)
 
@@ -92,6 +104,20 @@ def test_a_form_write_answers_503_and_is_not_run_again(staff_client, faults):
     # The next attempt finds a working connection.
     again = staff_client.post_form("/partners/new", {"name_en": "Lost in transit"})
     assert again.status_code == 302 and partner_count() == 1
+
+
+def test_a_write_cut_off_after_its_commit_answers_503_with_every_header(
+    staff_client, faults, caplog
+):
+    faults.arm(1, after_commit=True)  # reading the saved partner back for the redirect
+    response = staff_client.post_form("/partners/new", {"name_en": "Saved, then cut off"})
+    assert faults.fired == 1
+    assert response.status_code == 503 and in_layout(response)
+    assert "check whether it was saved" in response.text
+    assert response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Request finalizing failed" not in caplog.text
+    assert partner_count() == 1  # it was saved: the page says to check before repeating
 
 
 def test_an_api_write_answers_503_as_json(app, users, faults):
