@@ -17,6 +17,7 @@ SQLAlchemy tells a lost connection apart (`connection_invalidated`, set by each 
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 from flask import Flask, g, render_template, request
@@ -31,6 +32,7 @@ from crm.extensions import login_manager
 RETRY_METHODS = {"GET", "HEAD"}
 RETRY_AFTER_SECONDS = 5
 _RETRIED = "crm_database_retried"
+log = logging.getLogger(__name__)
 # SQLite errors that say the database is busy or cannot be reached, not that the SQL is
 # wrong: worth trying again in a moment.
 SQLITE_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN")
@@ -151,5 +153,24 @@ def _unavailable_response():
     return page, 503, headers
 
 
+def end_session_quietly(_exc=None) -> None:
+    """Teardown: end the request's transaction even when its connection is gone.
+
+    The answer is made by then; a connection lost since (killed while the request was
+    idle in its transaction) must not turn it into a 500 when the session is closed.
+    Runs before Flask-SQLAlchemy's own teardown, which then finds nothing to roll back.
+    """
+    try:
+        db.session.rollback()
+    except SQLAlchemyError as exc:
+        log.warning("Ending the request's transaction failed: %s", exc)
+        try:
+            db.session.close()  # the connection is invalidated: closing sends nothing
+        except SQLAlchemyError:
+            log.exception("Closing the request's session failed")
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(DatabaseUnavailable, handle_unavailable)
+    # Teardown functions run last registered first: this one before Flask-SQLAlchemy's.
+    app.teardown_appcontext(end_session_quietly)

@@ -91,6 +91,33 @@ def test_an_api_read_is_run_again_after_a_lost_connection(app, users, faults):
     assert response.status_code == 200 and response.json["items"] == []
 
 
+def test_a_connection_lost_after_the_answer_does_not_spoil_it(
+    staff_client, faults, monkeypatch, caplog
+):
+    dialect = db.engine.dialect
+    original = dialect.do_rollback
+    failed = []
+    pending = []
+
+    def connection_rollback(conn):  # a Connection's ROLLBACK, not the pool's own reset
+        pending.append(True)
+
+    def rollback(dbapi_connection):
+        if pending and not failed:  # the first: the request's session, at teardown
+            failed.append(True)
+            raise dialect.loaded_dbapi.OperationalError(SIMULATED)
+        return original(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_rollback", rollback)
+    event.listen(db.engine, "rollback", connection_rollback)
+    db.session.commit()
+    response = staff_client.get("/partners/")
+    assert failed and response.status_code == 200
+    event.remove(db.engine, "rollback", connection_rollback)
+    assert "Ending the request's transaction failed" in caplog.text
+    assert staff_client.get("/partners/").status_code == 200
+
+
 def test_a_form_write_answers_503_and_is_not_run_again(staff_client, faults):
     faults.arm(1)
     response = staff_client.post_form("/partners/new", {"name_en": "Lost in transit"})
