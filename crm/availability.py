@@ -31,7 +31,6 @@ from crm.extensions import login_manager
 
 RETRY_METHODS = {"GET", "HEAD"}
 RETRY_AFTER_SECONDS = 5
-_RETRIED = "crm_database_retried"
 log = logging.getLogger(__name__)
 # SQLite errors that say the database is busy or cannot be reached, not that the SQL is
 # wrong: worth trying again in a moment.
@@ -102,11 +101,10 @@ class CRMFlask(Flask):
                 raise
             failure = exc
         forget_request_state()
-        if lost_connection(failure) and request.method in RETRY_METHODS and not g.get(_RETRIED):
+        if lost_connection(failure) and request.method in RETRY_METHODS:
             self.logger.warning("Database connection lost; running %s again", request.path)
-            for name in list(g):
+            for name in list(g):  # the second run starts afresh, as a new request would
                 g.pop(name)
-            g.setdefault(_RETRIED, True)
             try:
                 return super().full_dispatch_request()
             except (DBAPIError, DisconnectionError) as exc:
@@ -154,18 +152,20 @@ def _unavailable_response():
 
 
 def end_session_quietly(_exc=None) -> None:
-    """Teardown: end the request's transaction even when its connection is gone.
+    """Teardown: close the request's session even when its connection is gone.
 
     The answer is made by then; a connection lost since (killed while the request was
     idle in its transaction) must not turn it into a 500 when the session is closed.
-    Runs before Flask-SQLAlchemy's own teardown, which then finds nothing to roll back.
+    Runs before Flask-SQLAlchemy's own teardown, which then finds it closed. Closing
+    detaches the loaded rows without expiring them, as Flask-SQLAlchemy does: a streamed
+    answer (an export, an import report) still reads them afterwards.
     """
     try:
-        db.session.rollback()
+        db.session.close()
     except SQLAlchemyError as exc:
         log.warning("Ending the request's transaction failed: %s", exc)
         try:
-            db.session.close()  # the connection is invalidated: closing sends nothing
+            db.session().invalidate()  # drop the connection without a word to the server
         except SQLAlchemyError:
             log.exception("Closing the request's session failed")
 
