@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from crm import config as config_module
+from crm.availability import CRMFlask
 from crm.db import configure_sqlite, db
 from crm.extensions import babel, bootstrap, csrf, limiter, login_manager, migrate
 from crm.logs import configure_logging
@@ -27,7 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         or os.environ.get("CRM_INSTANCE_PATH")
         or ROOT / "instance"
     )
-    app = Flask(
+    app = CRMFlask(
         __name__,
         instance_path=str(Path(instance_path).resolve()),
         instance_relative_config=True,
@@ -255,6 +256,14 @@ def register_errorhandlers(app: Flask) -> None:
     for code in titles:
         app.register_error_handler(code, render_error)
     app.register_error_handler(CSRFError, render_error)
+    register_database_recovery(app)
+
+
+def register_database_recovery(app: Flask) -> None:
+    """503 with Retry-After when the database is gone (reads are run again first)."""
+    from crm import availability
+
+    availability.register(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -12,8 +13,9 @@ from datetime import UTC, datetime
 
 from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event, types
+from sqlalchemy import DateTime, Executable, MetaData, event, types
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -117,6 +119,10 @@ def optimize_sqlite(dbapi_connection, all_tables: bool = False) -> bool:
         cursor.close()
 
 
+# How long a SQLite connection waits for another writer before "database is locked".
+BUSY_TIMEOUT_MS = 30000
+
+
 def configure_sqlite(engine: Engine, immediate_outside_requests: bool = True) -> None:
     """Foreign keys, WAL and a busy timeout on every connection; writes take the lock up front.
 
@@ -132,7 +138,7 @@ def configure_sqlite(engine: Engine, immediate_outside_requests: bool = True) ->
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -163,10 +169,67 @@ def configure_sqlite(engine: Engine, immediate_outside_requests: bool = True) ->
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        if _reading_only.get():
+        if connection.get_execution_options().get(WRITE_OPTION):
+            reading = False
+        elif _reading_only.get():
             reading = True
         elif has_request_context():
             reading = request.method in ("GET", "HEAD", "OPTIONS")
         else:
             reading = not immediate_outside_requests
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+# An execution option that makes a connection's transactions writes (BEGIN IMMEDIATE on
+# SQLite) whatever the request's method: see `write_aside`.
+WRITE_OPTION = "crm_write"
+# How long a bookkeeping write may wait for another writer before it gives up.
+ASIDE_WAIT_MS = 1000
+
+log = logging.getLogger(__name__)
+
+
+def write_aside(*statements: Executable, what: str) -> bool:
+    """Run small writes (a token's "last used") apart from the request, in one transaction.
+
+    They have a connection and a short transaction of their own, begun as a write (BEGIN
+    IMMEDIATE on SQLite), so they never upgrade the request's read transaction: on SQLite
+    that upgrade is refused at once ("database is locked") when another connection wrote
+    since the read began, whatever the busy timeout. They wait at most ASIDE_WAIT_MS for
+    another writer, and a failure is logged and swallowed: bookkeeping must never turn a
+    read into an error. The caller must not hold a write transaction itself (the writes
+    would wait for it). Returns whether the writes were made.
+    """
+    try:
+        with db.engine.connect() as connection:
+            connection.execution_options(**{WRITE_OPTION: True})
+            if connection.dialect.name == "sqlite":
+                _sqlite_write_aside(connection, statements)
+            else:
+                with connection.begin():
+                    wait = f"'{ASIDE_WAIT_MS}ms'"
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {wait}")
+                    connection.exec_driver_sql(f"SET LOCAL statement_timeout = {wait}")
+                    for statement in statements:
+                        connection.execute(statement)
+    except (SQLAlchemyError, sqlite3.Error) as exc:
+        log.warning("Could not write %s: %s", what, exc)
+        return False
+    return True
+
+
+def _sqlite_write_aside(connection, statements: tuple[Executable, ...]) -> None:
+    # The busy timeout is the connection's; it is put back before the connection returns
+    # to the pool, and a connection that cannot be put back is thrown away.
+    raw = connection.connection.dbapi_connection
+    raw.execute(f"PRAGMA busy_timeout={ASIDE_WAIT_MS}")
+    try:
+        with connection.begin():
+            for statement in statements:
+                connection.execute(statement)
+    finally:
+        try:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except sqlite3.Error:
+            connection.invalidate()
+            raise

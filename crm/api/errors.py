@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from crm.db import db
 
 # The statuses the API answers with besides success; the OpenAPI document lists them.
-STATUSES = (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500)
+STATUSES = (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503)
 
 
 def default_message(status: int) -> str:
@@ -30,6 +30,7 @@ def default_message(status: int) -> str:
         422: lambda: _("Some fields are not valid."),
         429: lambda: _("Too many requests: wait a little and try again."),
         500: lambda: _("Something went wrong on our side"),
+        503: lambda: _("The database is not answering: wait a moment and try again."),
     }
     return messages.get(status, messages[400])()
 
@@ -79,6 +80,9 @@ def handle_http_error(error):
             "send their CSRF token in the X-CSRFToken header."
         )
     headers = {}
+    retry_after = getattr(error, "retry_after", None)
+    if status == 503 and isinstance(retry_after, int):
+        headers["Retry-After"] = str(retry_after)
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
     return error_response(status, message, headers=headers)

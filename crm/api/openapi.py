@@ -58,7 +58,9 @@ fields it sends were not among those changed (read again and resend). An update 
 changes nothing writes nothing: the version stays.
 
 **Errors** are JSON: `{"message": "...", "errors": {"field": ["..."]}}`. An unknown path
-answers 404 and a method the path does not take 405, in the same shape.
+answers 404 and a method the path does not take 405, in the same shape. A 503 (with
+`Retry-After`) means the database did not answer: nothing was done for a read; for a write,
+check whether it was saved before sending it again.
 """
 
 

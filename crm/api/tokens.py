@@ -12,17 +12,17 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm.api.models import ApiToken
 from crm.auth.models import User
-from crm.db import db, utcnow
+from crm.db import db, utcnow, write_aside
 
 PREFIX = "crm_"
 MAX_ACTIVE_TOKENS = 20
-# Writing "last used" on every request would turn each read into a write; once a minute
-# says as much.
-TOUCH_EVERY = timedelta(minutes=1)
+# Writing "last used" on every request would turn each read into a write; every few
+# minutes says as much.
+TOUCH_EVERY = timedelta(minutes=5)
 
 
 class TokenError(Exception):
@@ -114,5 +114,22 @@ def authenticate(text: str) -> tuple[ApiToken, User] | None:
     return token, user
 
 
-def needs_touch(token: ApiToken, now: datetime) -> bool:
-    return token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY
+def needs_touch(last_used_at: datetime | None, now: datetime) -> bool:
+    return last_used_at is None or now - last_used_at >= TOUCH_EVERY
+
+
+def touch(token_id: int, last_used_at: datetime | None) -> None:
+    """Record that the token was used now, when its last use (as the request read it) is
+    older than TOUCH_EVERY.
+
+    The write is made apart from the request (`write_aside`): a failure only leaves the
+    previous time in place.
+    """
+    now = utcnow()
+    if needs_touch(last_used_at, now):
+        # End the request's own transaction first: after a write request re-read what it
+        # committed, it holds SQLite's write lock, which the write below would wait for.
+        # What the request left uncommitted was refused anyway.
+        db.session.rollback()
+        statement = update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+        write_aside(statement, what="an API token's last use")

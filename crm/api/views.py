@@ -15,17 +15,16 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.api import errors, tokens
 from crm.api.errors import ApiError
 from crm.api.fields import ShapeErrors, empty_rows, form_errors, to_formdata
-from crm.api.models import ApiToken
 from crm.api.resources import RESOURCES, Resource, read_only_schema, represent
 from crm.crud import apply_errors
-from crm.db import db, utcnow
+from crm.db import db
 from crm.extensions import csrf, limiter, login_manager
 from crm.listing import MAX_ID, decode_cursor, hide_archived, paginate
 from crm.records import can_archive, can_restore
@@ -68,7 +67,8 @@ def authenticate() -> None:
     # The token's user is this request's user, whatever cookie came along: set it the way
     # Flask-Login does, so the session is never read or written.
     login_manager._update_request_context_with_user(user)
-    g.api_token = token
+    # Plain values: the request may commit (expiring the row) before they are used.
+    g.api_token_use = (token.id, token.last_used_at)
 
 
 REQUEST_AUTHENTICATORS[bp.name] = authenticate
@@ -91,14 +91,13 @@ limiter.shared_limit(
 
 @bp.after_request
 def note_token_use(response):
-    """Record when a token was last used (at most once a minute), after the request's work."""
-    token = g.pop("api_token", None)
-    now = utcnow()
-    if token is not None and tokens.needs_touch(token, now):
-        # Whatever this request left uncommitted was refused: drop it, then write the time.
-        db.session.rollback()
-        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-        db.session.commit()
+    """Record when a token was last used (at most once per TOUCH_EVERY), after the work.
+
+    Apart from the request's transaction and never at its expense: see `write_aside`.
+    """
+    use = g.pop("api_token_use", None)
+    if use is not None:
+        tokens.touch(*use)
     return response
 
 

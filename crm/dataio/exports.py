@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from crm.audit import trail
 from crm.dataio.cells import guard_formula
 from crm.dataio.kinds import KINDS, Column
-from crm.db import db
+from crm.db import WRITE_OPTION, db
 from crm.vocab import ACTIVITY_KINDS
 
 XLSX_MAX_ROWS = 1_048_576
@@ -245,7 +245,9 @@ def stream(export: ExportList, fmt: str, args, user_id: int, batch_size: int | N
         complete = True
     finally:
         session.close()
-        with Session(db.engine) as audit_session, trail.acting_as(user_id):
+        # A write apart from the GET's own read transaction, begun as one (BEGIN IMMEDIATE).
+        writer_engine = db.engine.execution_options(**{WRITE_OPTION: True})
+        with Session(writer_engine) as audit_session, trail.acting_as(user_id):
             trail.record_event(
                 audit_session,
                 "export",

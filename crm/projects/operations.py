@@ -8,7 +8,7 @@ from collections import defaultdict
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from crm.db import db
+from crm.db import db, write_aside
 from crm.projects import queries
 from crm.projects.models import (
     STANDARD_INDICATORS,
@@ -44,6 +44,41 @@ def ensure_standard_indicator_kinds() -> list[IndicatorKind]:
         db.session.flush()
         queries.forget_indicator_kinds()
     return created
+
+
+def add_standard_indicator_kinds_apart() -> bool:
+    """For a read (a form being shown): add the missing standard kinds apart from the
+    request's transaction, which is then ended so that what follows sees them.
+
+    A read transaction must not write (see `crm.db.write_aside`); the insert leaves kinds
+    that exist, or that a concurrent request just added, alone. Returns whether kinds
+    were missing.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from crm.dashboard.cache import BUMP
+
+    existing = set(db.session.scalars(select(IndicatorKind.code)))
+    rows = [
+        {
+            "code": code,
+            "name_en": en,
+            "name_zh": zh,
+            "is_money": money,
+            "unit": unit,
+            "active": True,
+        }
+        for code, en, zh, money, unit in STANDARD_INDICATORS
+        if code not in existing
+    ]
+    if not rows:
+        return False
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(IndicatorKind).values(rows).on_conflict_do_nothing()
+    write_aside(statement, BUMP, what="the standard indicator kinds")
+    db.session.rollback()
+    queries.forget_indicator_kinds()
+    return True
 
 
 def add_indicator_kind(

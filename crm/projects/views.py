@@ -95,7 +95,9 @@ def detail(project_id: int):
 
 def _prepare_kinds() -> None:
     """The standard indicator kinds exist before any project form is shown."""
-    if operations.ensure_standard_indicator_kinds():
+    if request.method in ("GET", "HEAD"):
+        operations.add_standard_indicator_kinds_apart()
+    elif operations.ensure_standard_indicator_kinds():
         db.session.commit()
 
 
