@@ -287,18 +287,29 @@ def prepare_database(app: Flask) -> None:
     from crm.db import reading_only
     from crm.schema import SchemaBehind, require_current_schema, upgrade_if_needed
 
+    from crm.availability import database_unavailable
+
     with app.app_context():
-        if is_sqlite(app) and app.config["AUTO_UPGRADE"]:
-            upgrade_if_needed()
         try:
-            require_current_schema()
-        except SchemaBehind as exc:
-            app.logger.error("%s", exc)
+            if is_sqlite(app) and app.config["AUTO_UPGRADE"]:
+                upgrade_if_needed()
+            try:
+                require_current_schema()
+            except SchemaBehind as exc:
+                app.logger.error("%s", exc)
+                _refuse_requests_until_upgraded(app)
+                return
+            with reading_only():
+                if not any_user_exists():
+                    announce_setup_code(app)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            # A worker started while the database is down (a restart, a failover) keeps
+            # running: pages answer 503 until it is back, then the schema is checked once.
+            app.logger.warning("the database is not answering at start: %s", exc)
             _refuse_requests_until_upgraded(app)
-            return
-        with reading_only():
-            if not any_user_exists():
-                announce_setup_code(app)
+        finally:
             db.session.remove()
 
 

@@ -284,3 +284,30 @@ def test_postgres_connections_killed_during_requests(app, users, staff_client, k
     assert response.status_code == 503 and response.is_json
     db.session.rollback()
     assert partner_count() == 0
+
+
+def test_a_worker_started_while_the_database_is_down_serves_503_not_a_crash(tmp_path):
+    """gunicorn imports crm.wsgi in each worker: with PostgreSQL unreachable it must not
+    exit (which stops the whole server) but answer 503 until the database is back."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env.update(
+        CRM_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:9/crm_down",
+        CRM_INSTANCE_PATH=str(tmp_path / "instance"),
+        CRM_SECRET_KEY="outage-" + "k" * 40,
+    )
+    probe = (
+        "import crm.wsgi as w\n"
+        "r = w.app.test_client().get('/login')\n"
+        "print('status', r.status_code, r.headers.get('Retry-After'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "status 503 5" in done.stdout
+    assert "not answering" in done.stderr
+    assert "Traceback" not in done.stderr
