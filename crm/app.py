@@ -284,10 +284,9 @@ def prepare_database(app: Flask) -> None:
         return
     from crm.auth.models import any_user_exists
     from crm.auth.setup import announce_setup_code
+    from crm.availability import database_unavailable
     from crm.db import reading_only
     from crm.schema import SchemaBehind, require_current_schema, upgrade_if_needed
-
-    from crm.availability import database_unavailable
 
     with app.app_context():
         try:
