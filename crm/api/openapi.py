@@ -1,6 +1,6 @@
 """The OpenAPI 3 document at /api/v1/openapi.json, built from what the API runs on.
 
-Operations come from the same table that registers the routes (`views.ACTIONS` for each
+Operations come from the same table that registers the routes (`actions.ACTIONS` for each
 resource); list parameters from the list pages' FILTERS and SORTS; request and response
 bodies from the forms (crm.api.fields) and the read-only fields the API adds. A filter,
 sort, field or operation added there appears here without anyone editing this file.
@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import force_locale
 
+from crm.api.actions import ACTIONS
 from crm.api.fields import json_schema
 from crm.api.resources import RESOURCES, Resource, read_only_schema
 from crm.listing import MAX_ID
@@ -296,8 +297,6 @@ def document() -> dict:
     cached = current_app.extensions.get("crm_openapi")
     if cached is not None:
         return cached
-    from crm.api.views import ACTIONS
-
     with force_locale("en"):
         schemas = {"Error": ERROR_SCHEMA}
         paths: dict[str, dict] = {}
@@ -307,12 +306,13 @@ def document() -> dict:
             schemas[f"{title}New"] = _input_schema(resource, creating=True)
             schemas[f"{title}Changes"] = _input_schema(resource, creating=False)
             schemas[f"{title}Page"] = _page_schema(resource)
-            for action, rule, methods, _level, _view in ACTIONS:
-                path = f"/api/v1/{resource.name}" + rule.replace("<int:record_id>", "{record_id}")
-                operation = _operation(resource, action)
-                operation["operationId"] = f"{resource.name}_{action}"
+            for action in ACTIONS:
+                rule = action.rule.replace("<int:record_id>", "{record_id}")
+                path = f"/api/v1/{resource.name}" + rule
+                operation = _operation(resource, action.name)
+                operation["operationId"] = f"{resource.name}_{action.name}"
                 operation["tags"] = [resource.name]
-                for method in methods:
+                for method in action.methods:
                     paths.setdefault(path, {})[method.lower()] = operation
         paths["/api/v1/openapi.json"] = {
             "get": {

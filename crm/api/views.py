@@ -20,8 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.api import errors, tokens
+from crm.api.actions import ACTIONS
 from crm.api.errors import ApiError
 from crm.api.fields import ShapeErrors, empty_rows, form_errors, to_formdata
+from crm.api.openapi import document
 from crm.api.resources import RESOURCES, Resource, read_only_schema, represent
 from crm.crud import apply_errors
 from crm.db import db
@@ -404,15 +406,15 @@ def _restore(resource: Resource, record_id: int):
     return record_response(resource, load(resource, record_id))
 
 
-# (action, URL rule under the kind, methods, least role, view)
-ACTIONS = (
-    ("list", "", ["GET"], "staff", _list),
-    ("create", "", ["POST"], "staff", _create),
-    ("get", "/<int:record_id>", ["GET"], "staff", _get),
-    ("update", "/<int:record_id>", ["PATCH"], "staff", _update),
-    ("archive", "/<int:record_id>/archive", ["POST"], "staff", _archive),
-    ("restore", "/<int:record_id>/restore", ["POST"], "manager", _restore),
-)
+# The view behind each action of crm.api.actions.ACTIONS.
+VIEWS = {
+    "list": _list,
+    "create": _create,
+    "get": _get,
+    "update": _update,
+    "archive": _archive,
+    "restore": _restore,
+}
 
 
 def _bind(resource: Resource, view, level: str):
@@ -424,18 +426,16 @@ def _bind(resource: Resource, view, level: str):
 
 
 for _resource in RESOURCES:
-    for _action, _rule, _methods, _level, _view in ACTIONS:
+    for _action in ACTIONS:
         bp.add_url_rule(
-            f"/{_resource.name}{_rule}",
-            f"{_resource.name}_{_action}",
-            _bind(_resource, _view, _level),
-            methods=_methods,
+            f"/{_resource.name}{_action.rule}",
+            f"{_resource.name}_{_action.name}",
+            _bind(_resource, VIEWS[_action.name], _action.level),
+            methods=list(_action.methods),
         )
 
 
 @bp.route("/openapi.json")
 @requires("public")
 def openapi():
-    from crm.api.openapi import document
-
     return jsonify(document())
