@@ -3,7 +3,7 @@ archive and restore, and the JSON lookups behind record pickers."""
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request
+from flask import abort, flash, jsonify, redirect, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, select
@@ -40,25 +40,6 @@ def load_or_404(model, record_id: int, *options):
     if record is None:
         abort(404)
     return record
-
-
-def record_page(template: str, kind: str, record, **context):
-    """A record's page: what its query gave (`context`), its timeline and documents, and
-    the actions the user may take on it."""
-    from crm.activities.timeline import timeline
-    from crm.documents.queries import documents_panel
-
-    return render_template(
-        template,
-        **context,
-        tl=timeline(kind, record.id, request.args),
-        record_kind=kind,
-        record_id=record.id,
-        action_form=EmptyForm(),
-        may_archive=can_archive(current_user, record),
-        may_restore=can_restore(current_user, record),
-        documents=documents_panel(kind, record),
-    )
 
 
 def owner_choices() -> list[tuple[int, str]]:

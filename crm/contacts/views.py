@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from crm import crud
+from crm import crud, pages
 from crm.contacts import queries
 from crm.contacts.forms import ContactForm
 from crm.contacts.models import Contact, Position
@@ -49,7 +49,7 @@ def detail(contact_id: int):
     contact = data["contact"]
     if moved := merged_redirect("contact", contact):
         return moved
-    return crud.record_page(
+    return pages.record_page(
         "contacts/detail.html",
         "contact",
         contact,

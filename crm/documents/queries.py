@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from crm.crud import load_or_404
 from crm.db import db
 from crm.documents.models import OWNER_KINDS, Document, DocumentVersion
 from crm.listing import MAX_ID
@@ -106,8 +107,6 @@ def load_version(version_id: int) -> DocumentVersion:
 
 
 def load_record(kind: str, record_id: int):
-    from crm.crud import load_or_404
-
     return load_or_404(record_model(kind), record_id)
 
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from crm import crud
+from crm import crud, pages
 from crm.duplicates import guard as duplicate_guard
 from crm.duplicates.views import merged_redirect
 from crm.partners import queries
@@ -52,7 +52,7 @@ def detail(partner_id: int):
     partner = data["partner"]
     if moved := merged_redirect("partner", partner):
         return moved
-    return crud.record_page(
+    return pages.record_page(
         "partners/detail.html",
         "partner",
         partner,
