@@ -34,6 +34,7 @@ def test_first_admin_sign_out_sign_in_and_languages(app, browser_page):
     page.get_by_role("button", name="Create administrator").click()
     expect(page.get_by_text("Welcome. You are the first administrator.")).to_be_visible()
 
+    page.wait_for_load_state("load")
     page.locator("#user-menu").click()
     page.locator("#sign-out").click()
     expect(page).to_have_url(re.compile(r"/login$"))
@@ -42,10 +43,12 @@ def test_first_admin_sign_out_sign_in_and_languages(app, browser_page):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name=re.compile("Welcome, Liu Xian"))).to_be_visible()
 
+    page.wait_for_load_state("load")  # the menus work once Bootstrap's script has run
     page.locator("#language-menu").click()
     page.locator("button[data-lang=zh_Hans]").click()
     expect(page.get_by_role("heading", name=re.compile("欢迎"))).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    page.wait_for_load_state("load")  # the menus work once Bootstrap's script has run
     page.locator("#language-menu").click()
     page.locator("button[data-lang=en]").click()
     expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
