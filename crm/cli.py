@@ -159,7 +159,13 @@ def _require_current_schema() -> None:
 
 
 def _checking_schema_first(command: click.Command) -> None:
-    """Run the read-only schema check when `command` runs (not when help is shown)."""
+    """Run the read-only schema check when `command` runs (not when help is shown).
+
+    The commands are module-level objects shared by every app of the process (tests make
+    hundreds): each is wrapped once, not once per app.
+    """
+    if getattr(command, "crm_checks_schema", False):
+        return
     invoke = command.invoke
 
     def checked_invoke(ctx: click.Context):
@@ -167,6 +173,7 @@ def _checking_schema_first(command: click.Command) -> None:
         return invoke(ctx)
 
     command.invoke = checked_invoke
+    command.crm_checks_schema = True
 
 
 def register(app: Flask) -> None:

@@ -201,3 +201,14 @@ def test_check_deploy_notes_a_missing_proxy_fix_without_failing(tmp_path, databa
     assert behind.returncode == 0 and "NOTICE" not in behind.stdout
     wrong = flask_cli({**SAFE_PRODUCTION, "CRM_PROXY_FIX": "yes"}, tmp_path, database_url)
     assert wrong.returncode != 0 and "CRM_PROXY_FIX must be a whole number" in wrong.stderr
+
+
+def test_commands_are_wrapped_once_however_many_apps_are_made(make_app):
+    """Each app registers the same command objects; the schema check wraps them once."""
+    from crm.auth.cli import user_cli
+
+    make_app()
+    first = user_cli.invoke
+    for _ in range(3):
+        make_app()
+    assert user_cli.invoke is first
