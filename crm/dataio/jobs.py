@@ -22,16 +22,9 @@ from crm.audit import trail
 from crm.audit.models import AuditEntry
 from crm.dataio import sources
 from crm.dataio.cells import guard_formula
-from crm.dataio.kinds import (
-    KINDS,
-    LINKS,
-    Context,
-    RowError,
-    guess_mapping,
-    restore_value,
-    settled,
-)
+from crm.dataio.kinds import Context, RowError, guess_mapping, settled
 from crm.dataio.models import DataImport, DataImportChange, DataImportRow
+from crm.dataio.registry import KINDS
 from crm.db import db, utcnow
 from crm.vocab import RECORD_KINDS
 
@@ -294,20 +287,6 @@ def set_choices(imp: DataImport, choices: dict[str, str]) -> None:
 # --- run --------------------------------------------------------------------------------
 
 
-def _reason(kind, errors) -> str:
-    parts = []
-    for key, message in errors:
-        label = str(kind.column(key).label) if key in {c.key for c in kind.columns} else key
-        parts.append(f"{label}: {message}")
-    return "; ".join(parts)
-
-
-def _refuse_new(kind, values) -> None:
-    """A row that would create a record its form refuses fails, with the form's reason."""
-    if problems := kind.create_problems(values):
-        raise RowError(_reason(kind, problems))
-
-
 def _run_chunk(imp: DataImport, user) -> None:
     """Run a chunk of rows: each row all or nothing, the chunk's writes in batches.
 
@@ -348,7 +327,7 @@ def _run_chunk(imp: DataImport, user) -> None:
     for number, cells in rows:
         values, errors = kind.parse(cells, mapping)
         if errors:
-            outcomes[number] = ("failed", _reason(kind, errors), None)
+            outcomes[number] = ("failed", kind.reason(errors), None)
         else:
             pending.append((number, cells, values))
     session = db.session
@@ -426,12 +405,12 @@ def _plan(kind, ctx, pending, window, choices, outcomes):
     matches = kind.find([values for _number, _cells, values in ahead])
     # Earlier batches may have written partners: look their names up afresh.
     ctx.forget()
-    ctx.prefetch(name for _number, _cells, values in ahead for name in kind.partner_names(values))
+    kind.prefetch(ctx, (values for _number, _cells, values in ahead))
     written: set = set()
     touched: set[int] = set()
     batch = []
     for index, ((number, cells, values), found) in enumerate(zip(ahead, matches, strict=True)):
-        if kind.read_keys(values) & written or touched.intersection(found):
+        if kind.reads(values) & written or touched.intersection(found):
             return batch, pending[index:], True
         if problem := kind.id_problem(values, found):
             outcomes[number] = ("failed", problem, None)
@@ -440,7 +419,7 @@ def _plan(kind, ctx, pending, window, choices, outcomes):
         if action == "skip":
             outcomes[number] = ("skipped", str(skip_reason), found[0] if len(found) == 1 else None)
             continue
-        written |= kind.written_keys(values) | kind.created_keys(values, ctx)
+        written |= kind.writes(values, ctx)
         if action == "update":
             touched.add(found[0])
         batch.append((number, cells, values, action, found))
@@ -465,15 +444,14 @@ def _apply_batch(imp, kind, ctx, batch, mapping, choices, outcomes) -> None:
     done = []
     try:
         with session.begin_nested():
-            ctx.prefetch(name for row in batch for name in kind.partner_names(row[2]))
+            kind.prefetch(ctx, (row[2] for row in batch))
             records = kind.load_many(row[4][0] for row in batch if row[3] == "update")
             for index, (number, _cells, values, action, found) in enumerate(batch):
                 ctx.created_partners = []
-                record = kind.new() if action == "create" else records[found[0]]
                 try:
-                    if action == "create":
-                        _refuse_new(kind, values)
-                    before = kind.apply(record, values, ctx)
+                    record, before = kind.write(
+                        None if action == "create" else records[found[0]], values, ctx
+                    )
                 except RowError:
                     raise _RowFailed(index) from None
                 done.append((number, action, record, before, list(ctx.created_partners)))
@@ -540,7 +518,7 @@ def _run_row(imp, kind, ctx, number, cells, mapping, choices):
     id). What a batch falls back to for a row that fails in it."""
     values, errors = kind.parse(cells, mapping)
     if errors:
-        return "failed", _reason(kind, errors), None
+        return "failed", kind.reason(errors), None
     found = kind.find([values])[0]
     if problem := kind.id_problem(values, found):
         return "failed", problem, None
@@ -552,10 +530,7 @@ def _run_row(imp, kind, ctx, number, cells, mapping, choices):
     try:
         with session.begin_nested():
             creating = action == "create"
-            if creating:
-                _refuse_new(kind, values)
-            record = kind.new() if creating else kind.load(found[0])
-            before = kind.apply(record, values, ctx)
+            record, before = kind.write(None if creating else kind.load(found[0]), values, ctx)
             session.flush()
             before = settled(before)
             changes = [(partner, "created", {}) for partner in ctx.created_partners]
@@ -619,7 +594,7 @@ def report_rows(imp: DataImport) -> Iterator[list]:
             while line < number:
                 line, cells = next(cells_iter)
             label = OUTCOME_LABELS.get(outcome) or CHECK_LABELS.get(result, "")
-            reason = message or (_reason(KINDS[imp.kind], errors) if errors else "")
+            reason = message or (KINDS[imp.kind].reason(errors) if errors else "")
             yield [number + 0, str(label), reason, record_id or "", *cells]
         last = batch[-1][0]
 
@@ -641,12 +616,7 @@ def report_csv(imp: DataImport) -> Iterator[bytes]:
 
 
 def _models():
-    from crm.agreements.models import Agreement
-    from crm.contacts.models import Contact
-    from crm.partners.models import Partner
-    from crm.projects.models import Project
-
-    return {"partner": Partner, "contact": Contact, "agreement": Agreement, "project": Project}
+    return {key: kind.model for key, kind in KINDS.items()}
 
 
 def changed_since(imp: DataImport, limit: int = 10) -> list[dict]:
@@ -721,7 +691,6 @@ def _undo_chunk(imp: DataImport, user) -> None:
         .order_by(DataImportChange.id.desc())
         .limit(chunk_size())
     ).all()
-    models = _models()
     # The chunk's records in one statement per kind, then every change applied in memory
     # (newest first, so a record changed twice gets its oldest state back) and one flush.
     wanted: dict[str, set[int]] = {}
@@ -734,15 +703,9 @@ def _undo_chunk(imp: DataImport, user) -> None:
     }
     with trail.audit_action(db.session, "import_undo"):
         for change in changes:
-            model = models[change.record_type]
             record = records.get((change.record_type, change.record_id))
-            if record is None:
-                continue
-            if change.action == "created":
-                if record.archived_at is None:
-                    record.archive(user)
-            else:
-                _restore(record, model, change.before)
+            if record is not None:
+                KINDS[change.record_type].undo(record, change.action, change.before, user)
         db.session.flush()
     if changes:
         imp.offset = changes[-1].id
@@ -752,18 +715,6 @@ def _undo_chunk(imp: DataImport, user) -> None:
         imp.undone_at = utcnow()
         imp.undone_by_id = user.id
         trail.record_event(db.session, "import_undo", "import", imp.id, {"file": imp.file_name})
-
-
-def _restore(record, model, before: dict) -> None:
-    for key, old in before.get("fields", {}).items():
-        setattr(record, key, restore_value(model, key, old))
-    for name, ids in before.get("added", {}).items():
-        attribute, _link = LINKS[name]
-        wanted = set(ids)
-        collection = getattr(record, attribute)
-        collection[:] = [item for item in collection if item.id not in wanted]
-    record.refresh_derived()
-    record.updated_by_id = trail.current_actor_id()
 
 
 def undo_total(imp: DataImport) -> int:
