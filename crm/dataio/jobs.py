@@ -112,21 +112,7 @@ def set_mapping(imp: DataImport, mapping: dict[int, str]) -> None:
     """Accept a column mapping (each field once, the name mapped) and start the check."""
     if imp.status not in ("mapping", "checked"):
         raise ImportError_({"": str(_l("This import is past its mapping."))})
-    kind = KINDS[imp.kind]
-    errors: dict[str, str] = {}
-    seen: dict[str, int] = {}
-    for index, key in sorted(mapping.items()):
-        if key in seen:
-            label = str(kind.column(key).label)
-            errors[f"col-{index}"] = str(
-                _l("“%(field)s” is already taken by another column.", field=label)
-            )
-        seen[key] = index
-    for group in kind.required:
-        if not any(key in seen for key in group):
-            labels = " / ".join(str(kind.column(key).label) for key in group)
-            errors[""] = str(_l("Map a column to %(fields)s.", fields=labels))
-    if errors:
+    if errors := KINDS[imp.kind].mapping_errors(mapping):
         raise ImportError_(errors)
     imp.mapping = {str(i): key for i, key in mapping.items()}
     db.session.execute(DataImportRow.__table__.delete().where(DataImportRow.import_id == imp.id))
@@ -190,14 +176,10 @@ def chunk_size() -> int:
 
 
 def _check_chunk(imp: DataImport) -> None:
-    kind = KINDS[imp.kind]
     rows, offset = sources.read_rows(imp.stored_name, imp.offset, chunk_size())
-    mapping = mapping_of(imp)
-    parsed = [kind.parse(cells, mapping) for _number, cells in rows]
-    matches = kind.find([values for values, _errors in parsed])
-    keys = [kind.key_of(values) for values, _errors in parsed]
+    checked = KINDS[imp.kind].check([cells for _number, cells in rows], mapping_of(imp))
     earlier: dict[str, int] = {}
-    wanted = {k for k in keys if k}
+    wanted = {row.key for row in checked if row.key}
     if wanted:
         for number, key in db.session.execute(
             select(func.min(DataImportRow.row_number), DataImportRow.match_key)
@@ -206,15 +188,7 @@ def _check_chunk(imp: DataImport) -> None:
         ):
             earlier[key] = number
     records = []
-    for (number, _cells), (values, errors), found, key in zip(
-        rows, parsed, matches, keys, strict=True
-    ):
-        errors = [[k, m] for k, m in errors]
-        if problem := kind.id_problem(values, found):
-            errors.append(["id", problem])
-        elif not errors and not found:
-            # A new record: what its form demands (an English name ...), the row must hold.
-            errors += [[k, m] for k, m in kind.create_problems(values)]
+    for (number, _cells), (errors, found, key, label) in zip(rows, checked, strict=True):
         if errors:
             result = "error"
         elif len(found) > 1:
@@ -233,7 +207,7 @@ def _check_chunk(imp: DataImport) -> None:
                 "matches": found[:10],
                 "match_key": key,
                 "same_as_row": same,
-                "label": kind.label(values) or None,
+                "label": label,
             }
         )
     if records:

@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -35,6 +36,15 @@ from crm.partners.models import Partner, PartnerName
 
 class RowError(Exception):
     """A row that cannot be applied, with the reason shown in the report."""
+
+
+class Checked(NamedTuple):
+    """A row as the check step keeps it (see `Kind.check`)."""
+
+    errors: list[list[str]]
+    matches: list[int]
+    key: str | None
+    label: str | None
 
 
 # --- name lookups ---------------------------------------------------------------------
@@ -372,6 +382,40 @@ class Kind:
         return found
 
     # --- what the import steps ask (crm/dataio/jobs.py) ----------------------------------
+
+    def mapping_errors(self, mapping: dict[int, str]) -> dict[str, str]:
+        """What is wrong with a column mapping (a field mapped twice, a required group not
+        mapped): a message per form field ("col-<index>", "" for the whole form)."""
+        errors: dict[str, str] = {}
+        seen: dict[str, int] = {}
+        for index, key in sorted(mapping.items()):
+            if key in seen:
+                label = str(self.column(key).label)
+                errors[f"col-{index}"] = str(
+                    _l("“%(field)s” is already taken by another column.", field=label)
+                )
+            seen[key] = index
+        for group in self.required:
+            if not any(key in seen for key in group):
+                labels = " / ".join(str(self.column(key).label) for key in group)
+                errors[""] = str(_l("Map a column to %(fields)s.", fields=labels))
+        return errors
+
+    def check(self, rows: list[list], mapping: dict[int, str]) -> list[Checked]:
+        """What the check step keeps of each row: its errors (bad cells, an ID that finds
+        nothing, what the form of a new record would refuse), matches, key and label."""
+        parsed = [self.parse(cells, mapping) for cells in rows]
+        matches = self.find([values for values, _errors in parsed])
+        checked = []
+        for (values, errors), found in zip(parsed, matches, strict=True):
+            errors = [[k, m] for k, m in errors]
+            if problem := self.id_problem(values, found):
+                errors.append(["id", problem])
+            elif not errors and not found:
+                # A new record: what its form demands (an English name ...), the row must hold.
+                errors += [[k, m] for k, m in self.create_problems(values)]
+            checked.append(Checked(errors, found, self.key_of(values), self.label(values) or None))
+        return checked
 
     def reason(self, errors) -> str:
         """A row's (key, message) errors in one line, each under its column's label."""
