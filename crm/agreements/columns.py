@@ -21,7 +21,15 @@ from crm.dataio.columns import (
     vocab_label,
     with_roles,
 )
-from crm.dataio.kinds import Kind, RowError, check_order, main_name, named_lookup, set_field
+from crm.dataio.kinds import (
+    Kind,
+    RowError,
+    check_order,
+    main_name,
+    named_lookup,
+    period_and_amount,
+    set_field,
+)
 from crm.db import db
 from crm.vocab import AGREEMENT_STAGES, AGREEMENT_TYPES, PARTY_ROLES
 
@@ -39,6 +47,7 @@ class AgreementKind(Kind):
     required = (("title", "title_zh", "id"),)
     form = AgreementForm
     checked_on_create = ("title",)
+    name_keys = ("title", "title_zh")
     columns = [
         ID,
         Column(
@@ -146,16 +155,11 @@ class AgreementKind(Kind):
         return (selectinload(Agreement.parties).joinedload(AgreementParty.partner),)
 
     def row_problems(self, values):
-        problems = []
-        start, end = values.get("effective_from"), values.get("expires_on")
-        if start and end and end < start:
-            problems.append(("expires_on", str(_l("The expiry cannot be before the start."))))
-        if "value_amount" in values and "value_currency" not in values:
-            problems.append(("value_currency", str(_l("Choose the currency of the amount."))))
-        return problems
-
-    def names(self, values):
-        return [n for n in (values.get("title"), values.get("title_zh")) if n]
+        return period_and_amount(
+            values,
+            ("effective_from", "expires_on", _l("The expiry cannot be before the start.")),
+            ("value_amount", "value_currency"),
+        )
 
     def lookup(self, names):
         return agreements_named(names)

@@ -30,6 +30,7 @@ class ContactKind(Kind):
     required = (("name", "name_zh", "id"),)
     form = ContactForm
     checked_on_create = ("name",)
+    name_keys = ("name", "name_zh")
     columns = [
         ID,
         Column(
@@ -89,9 +90,6 @@ class ContactKind(Kind):
         if "title" in values and "organisation" not in values:
             return [("title", str(_l("A title needs the organisation it is held at.")))]
         return []
-
-    def names(self, values):
-        return [n for n in (values.get("name"), values.get("name_zh")) if n]
 
     def label(self, values):
         return (self.names(values) or [values.get("email") or ""])[0][:300]

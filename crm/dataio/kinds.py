@@ -222,6 +222,21 @@ def set_field(record, key: str, value, before: dict) -> None:
     setattr(record, key, value)
 
 
+def period_and_amount(
+    values: dict, period: tuple[str, str, object], amount: tuple[str, str]
+) -> list[tuple[str, str]]:
+    """A row's problems as a record with a period and an amount: (end key, message) when
+    the end is before the start, (currency key, message) for an amount without currency."""
+    (start_key, end_key, message), (amount_key, currency_key) = period, amount
+    problems = []
+    start, end = values.get(start_key), values.get(end_key)
+    if start and end and end < start:
+        problems.append((end_key, str(message)))
+    if amount_key in values and currency_key not in values:
+        problems.append((currency_key, str(_l("Choose the currency of the amount."))))
+    return problems
+
+
 def check_order(start: date | None, end: date | None, message) -> None:
     if start and end and end < start:
         raise RowError(str(message))
@@ -289,8 +304,10 @@ class Kind:
                 problems.append((key, str(field.errors[0])))
         return problems
 
+    name_keys: tuple[str, ...] = ()  # the columns holding a record's names, main first
+
     def names(self, values: dict) -> list[str]:
-        raise NotImplementedError
+        return [n for n in (values.get(key) for key in self.name_keys) if n]
 
     def label(self, values: dict) -> str:
         names = self.names(values)

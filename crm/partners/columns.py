@@ -52,6 +52,7 @@ class PartnerKind(Kind):
     required = (("name_en", "name_zh", "id"),)
     form = PartnerForm
     checked_on_create = ("name_en",)
+    name_keys = ("name_en", "name_zh")
     columns = [
         ID,
         Column(
@@ -147,11 +148,7 @@ class PartnerKind(Kind):
         )
 
     def names(self, values):
-        return [
-            n
-            for n in (values.get("name_en"), values.get("name_zh"), *values.get("other_names", ()))
-            if n
-        ]
+        return [*super().names(values), *(n for n in values.get("other_names", ()) if n)]
 
     def lookup(self, names):
         return partners_named(names)

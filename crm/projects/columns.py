@@ -22,7 +22,15 @@ from crm.dataio.columns import (
     vocab_label,
     with_roles,
 )
-from crm.dataio.kinds import Kind, RowError, check_order, main_name, named_lookup, set_field
+from crm.dataio.kinds import (
+    Kind,
+    RowError,
+    check_order,
+    main_name,
+    named_lookup,
+    period_and_amount,
+    set_field,
+)
 from crm.db import db
 from crm.projects.forms import ProjectForm
 from crm.projects.models import Project, ProjectPartner
@@ -41,6 +49,7 @@ class ProjectKind(Kind):
     required = (("name", "name_zh", "id"),)
     form = ProjectForm
     checked_on_create = ("name",)
+    name_keys = ("name", "name_zh")
     columns = [
         ID,
         Column(
@@ -123,16 +132,11 @@ class ProjectKind(Kind):
         )
 
     def row_problems(self, values):
-        problems = []
-        start, end = values.get("start_date"), values.get("end_date")
-        if start and end and end < start:
-            problems.append(("end_date", str(_l("The end cannot be before the start."))))
-        if "budget_amount" in values and "budget_currency" not in values:
-            problems.append(("budget_currency", str(_l("Choose the currency of the amount."))))
-        return problems
-
-    def names(self, values):
-        return [n for n in (values.get("name"), values.get("name_zh")) if n]
+        return period_and_amount(
+            values,
+            ("start_date", "end_date", _l("The end cannot be before the start.")),
+            ("budget_amount", "budget_currency"),
+        )
 
     def lookup(self, names):
         return projects_named(names)
