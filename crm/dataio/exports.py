@@ -31,7 +31,9 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from crm.audit import trail
 from crm.dataio.cells import guard_formula
-from crm.dataio.kinds import KINDS, Column
+from crm.dataio.columns import Column
+from crm.dataio.kinds import Kind
+from crm.dataio.registry import KINDS
 from crm.db import WRITE_OPTION, db
 from crm.vocab import ACTIVITY_KINDS
 
@@ -82,13 +84,20 @@ def _follow_up_batches(args, session: Session, size: int) -> Iterator[list]:
             session.expunge_all()
 
 
-def _kind_columns(key):
-    return lambda: (
-        KINDS[key].columns
-        + [
+def _kind_list(kind: Kind) -> ExportList:
+    """A record kind's list: its own columns (see crm/<package>/columns.py) and two more."""
+
+    def columns():
+        return kind.columns + [
             Column("created", _l("Created"), export=lambda r: r.created_at),
             Column("updated", _l("Updated"), export=lambda r: r.updated_at),
         ]
+
+    return ExportList(
+        kind.list_key,
+        kind.list_label,
+        columns,
+        _listed_batches(lambda: kind.list_query, kind.export_options),
     )
 
 
@@ -152,42 +161,7 @@ def _owner_option(model):
 
 
 LISTS: dict[str, ExportList] = {
-    "partners": ExportList(
-        "partners",
-        _l("Partners"),
-        _kind_columns("partner"),
-        _listed_batches(
-            _builder("crm.partners.queries", "partner_list"),
-            lambda: KINDS["partner"].export_options,
-        ),
-    ),
-    "contacts": ExportList(
-        "contacts",
-        _l("Contacts"),
-        _kind_columns("contact"),
-        _listed_batches(
-            _builder("crm.contacts.queries", "contact_list"),
-            lambda: KINDS["contact"].export_options,
-        ),
-    ),
-    "agreements": ExportList(
-        "agreements",
-        _l("Agreements"),
-        _kind_columns("agreement"),
-        _listed_batches(
-            _builder("crm.agreements.queries", "agreement_list"),
-            lambda: KINDS["agreement"].export_options,
-        ),
-    ),
-    "projects": ExportList(
-        "projects",
-        _l("Projects"),
-        _kind_columns("project"),
-        _listed_batches(
-            _builder("crm.projects.queries", "project_list"),
-            lambda: KINDS["project"].export_options,
-        ),
-    ),
+    **{kind.list_key: _kind_list(kind) for kind in KINDS.values()},
     "activities": ExportList(
         "activities",
         _l("Activities"),

@@ -22,16 +22,9 @@ from crm.audit import trail
 from crm.audit.models import AuditEntry
 from crm.dataio import sources
 from crm.dataio.cells import guard_formula
-from crm.dataio.kinds import (
-    KINDS,
-    LINKS,
-    Context,
-    RowError,
-    guess_mapping,
-    restore_value,
-    settled,
-)
+from crm.dataio.kinds import Context, RowError, guess_mapping, settled
 from crm.dataio.models import DataImport, DataImportChange, DataImportRow
+from crm.dataio.registry import KINDS
 from crm.db import db, utcnow
 from crm.vocab import RECORD_KINDS
 
@@ -119,21 +112,7 @@ def set_mapping(imp: DataImport, mapping: dict[int, str]) -> None:
     """Accept a column mapping (each field once, the name mapped) and start the check."""
     if imp.status not in ("mapping", "checked"):
         raise ImportError_({"": str(_l("This import is past its mapping."))})
-    kind = KINDS[imp.kind]
-    errors: dict[str, str] = {}
-    seen: dict[str, int] = {}
-    for index, key in sorted(mapping.items()):
-        if key in seen:
-            label = str(kind.column(key).label)
-            errors[f"col-{index}"] = str(
-                _l("“%(field)s” is already taken by another column.", field=label)
-            )
-        seen[key] = index
-    for group in kind.required:
-        if not any(key in seen for key in group):
-            labels = " / ".join(str(kind.column(key).label) for key in group)
-            errors[""] = str(_l("Map a column to %(fields)s.", fields=labels))
-    if errors:
+    if errors := KINDS[imp.kind].mapping_errors(mapping):
         raise ImportError_(errors)
     imp.mapping = {str(i): key for i, key in mapping.items()}
     db.session.execute(DataImportRow.__table__.delete().where(DataImportRow.import_id == imp.id))
@@ -197,14 +176,10 @@ def chunk_size() -> int:
 
 
 def _check_chunk(imp: DataImport) -> None:
-    kind = KINDS[imp.kind]
     rows, offset = sources.read_rows(imp.stored_name, imp.offset, chunk_size())
-    mapping = mapping_of(imp)
-    parsed = [kind.parse(cells, mapping) for _number, cells in rows]
-    matches = kind.find([values for values, _errors in parsed])
-    keys = [kind.key_of(values) for values, _errors in parsed]
+    checked = KINDS[imp.kind].check([cells for _number, cells in rows], mapping_of(imp))
     earlier: dict[str, int] = {}
-    wanted = {k for k in keys if k}
+    wanted = {row.key for row in checked if row.key}
     if wanted:
         for number, key in db.session.execute(
             select(func.min(DataImportRow.row_number), DataImportRow.match_key)
@@ -213,15 +188,7 @@ def _check_chunk(imp: DataImport) -> None:
         ):
             earlier[key] = number
     records = []
-    for (number, _cells), (values, errors), found, key in zip(
-        rows, parsed, matches, keys, strict=True
-    ):
-        errors = [[k, m] for k, m in errors]
-        if problem := kind.id_problem(values, found):
-            errors.append(["id", problem])
-        elif not errors and not found:
-            # A new record: what its form demands (an English name ...), the row must hold.
-            errors += [[k, m] for k, m in kind.create_problems(values)]
+    for (number, _cells), (errors, found, key, label) in zip(rows, checked, strict=True):
         if errors:
             result = "error"
         elif len(found) > 1:
@@ -240,7 +207,7 @@ def _check_chunk(imp: DataImport) -> None:
                 "matches": found[:10],
                 "match_key": key,
                 "same_as_row": same,
-                "label": kind.label(values) or None,
+                "label": label,
             }
         )
     if records:
@@ -294,20 +261,6 @@ def set_choices(imp: DataImport, choices: dict[str, str]) -> None:
 # --- run --------------------------------------------------------------------------------
 
 
-def _reason(kind, errors) -> str:
-    parts = []
-    for key, message in errors:
-        label = str(kind.column(key).label) if key in {c.key for c in kind.columns} else key
-        parts.append(f"{label}: {message}")
-    return "; ".join(parts)
-
-
-def _refuse_new(kind, values) -> None:
-    """A row that would create a record its form refuses fails, with the form's reason."""
-    if problems := kind.create_problems(values):
-        raise RowError(_reason(kind, problems))
-
-
 def _run_chunk(imp: DataImport, user) -> None:
     """Run a chunk of rows: each row all or nothing, the chunk's writes in batches.
 
@@ -348,7 +301,7 @@ def _run_chunk(imp: DataImport, user) -> None:
     for number, cells in rows:
         values, errors = kind.parse(cells, mapping)
         if errors:
-            outcomes[number] = ("failed", _reason(kind, errors), None)
+            outcomes[number] = ("failed", kind.reason(errors), None)
         else:
             pending.append((number, cells, values))
     session = db.session
@@ -426,12 +379,12 @@ def _plan(kind, ctx, pending, window, choices, outcomes):
     matches = kind.find([values for _number, _cells, values in ahead])
     # Earlier batches may have written partners: look their names up afresh.
     ctx.forget()
-    ctx.prefetch(name for _number, _cells, values in ahead for name in kind.partner_names(values))
+    kind.prefetch(ctx, (values for _number, _cells, values in ahead))
     written: set = set()
     touched: set[int] = set()
     batch = []
     for index, ((number, cells, values), found) in enumerate(zip(ahead, matches, strict=True)):
-        if kind.read_keys(values) & written or touched.intersection(found):
+        if kind.reads(values) & written or touched.intersection(found):
             return batch, pending[index:], True
         if problem := kind.id_problem(values, found):
             outcomes[number] = ("failed", problem, None)
@@ -440,7 +393,7 @@ def _plan(kind, ctx, pending, window, choices, outcomes):
         if action == "skip":
             outcomes[number] = ("skipped", str(skip_reason), found[0] if len(found) == 1 else None)
             continue
-        written |= kind.written_keys(values) | kind.created_keys(values, ctx)
+        written |= kind.writes(values, ctx)
         if action == "update":
             touched.add(found[0])
         batch.append((number, cells, values, action, found))
@@ -465,15 +418,14 @@ def _apply_batch(imp, kind, ctx, batch, mapping, choices, outcomes) -> None:
     done = []
     try:
         with session.begin_nested():
-            ctx.prefetch(name for row in batch for name in kind.partner_names(row[2]))
+            kind.prefetch(ctx, (row[2] for row in batch))
             records = kind.load_many(row[4][0] for row in batch if row[3] == "update")
             for index, (number, _cells, values, action, found) in enumerate(batch):
                 ctx.created_partners = []
-                record = kind.new() if action == "create" else records[found[0]]
                 try:
-                    if action == "create":
-                        _refuse_new(kind, values)
-                    before = kind.apply(record, values, ctx)
+                    record, before = kind.write(
+                        None if action == "create" else records[found[0]], values, ctx
+                    )
                 except RowError:
                     raise _RowFailed(index) from None
                 done.append((number, action, record, before, list(ctx.created_partners)))
@@ -540,7 +492,7 @@ def _run_row(imp, kind, ctx, number, cells, mapping, choices):
     id). What a batch falls back to for a row that fails in it."""
     values, errors = kind.parse(cells, mapping)
     if errors:
-        return "failed", _reason(kind, errors), None
+        return "failed", kind.reason(errors), None
     found = kind.find([values])[0]
     if problem := kind.id_problem(values, found):
         return "failed", problem, None
@@ -552,10 +504,7 @@ def _run_row(imp, kind, ctx, number, cells, mapping, choices):
     try:
         with session.begin_nested():
             creating = action == "create"
-            if creating:
-                _refuse_new(kind, values)
-            record = kind.new() if creating else kind.load(found[0])
-            before = kind.apply(record, values, ctx)
+            record, before = kind.write(None if creating else kind.load(found[0]), values, ctx)
             session.flush()
             before = settled(before)
             changes = [(partner, "created", {}) for partner in ctx.created_partners]
@@ -619,7 +568,7 @@ def report_rows(imp: DataImport) -> Iterator[list]:
             while line < number:
                 line, cells = next(cells_iter)
             label = OUTCOME_LABELS.get(outcome) or CHECK_LABELS.get(result, "")
-            reason = message or (_reason(KINDS[imp.kind], errors) if errors else "")
+            reason = message or (KINDS[imp.kind].reason(errors) if errors else "")
             yield [number + 0, str(label), reason, record_id or "", *cells]
         last = batch[-1][0]
 
@@ -641,12 +590,7 @@ def report_csv(imp: DataImport) -> Iterator[bytes]:
 
 
 def _models():
-    from crm.agreements.models import Agreement
-    from crm.contacts.models import Contact
-    from crm.partners.models import Partner
-    from crm.projects.models import Project
-
-    return {"partner": Partner, "contact": Contact, "agreement": Agreement, "project": Project}
+    return {key: kind.model for key, kind in KINDS.items()}
 
 
 def changed_since(imp: DataImport, limit: int = 10) -> list[dict]:
@@ -721,7 +665,6 @@ def _undo_chunk(imp: DataImport, user) -> None:
         .order_by(DataImportChange.id.desc())
         .limit(chunk_size())
     ).all()
-    models = _models()
     # The chunk's records in one statement per kind, then every change applied in memory
     # (newest first, so a record changed twice gets its oldest state back) and one flush.
     wanted: dict[str, set[int]] = {}
@@ -734,15 +677,9 @@ def _undo_chunk(imp: DataImport, user) -> None:
     }
     with trail.audit_action(db.session, "import_undo"):
         for change in changes:
-            model = models[change.record_type]
             record = records.get((change.record_type, change.record_id))
-            if record is None:
-                continue
-            if change.action == "created":
-                if record.archived_at is None:
-                    record.archive(user)
-            else:
-                _restore(record, model, change.before)
+            if record is not None:
+                KINDS[change.record_type].undo(record, change.action, change.before, user)
         db.session.flush()
     if changes:
         imp.offset = changes[-1].id
@@ -752,18 +689,6 @@ def _undo_chunk(imp: DataImport, user) -> None:
         imp.undone_at = utcnow()
         imp.undone_by_id = user.id
         trail.record_event(db.session, "import_undo", "import", imp.id, {"file": imp.file_name})
-
-
-def _restore(record, model, before: dict) -> None:
-    for key, old in before.get("fields", {}).items():
-        setattr(record, key, restore_value(model, key, old))
-    for name, ids in before.get("added", {}).items():
-        attribute, _link = LINKS[name]
-        wanted = set(ids)
-        collection = getattr(record, attribute)
-        collection[:] = [item for item in collection if item.id not in wanted]
-    record.refresh_derived()
-    record.updated_by_id = trail.current_actor_id()
 
 
 def undo_total(imp: DataImport) -> int:

@@ -1,171 +1,50 @@
-"""The columns of each kind of record, shared by exports and imports.
+"""Importable kinds of record: the generic algorithm each kind's columns plug into.
 
-An export writes a kind's columns under their labels; an import recognises the same labels
-(in English or Chinese) and the usual spreadsheet words for them (名称, 中文名, 国家, 邮箱,
-职务, 单位 ...), so an exported file imports back onto the same records unchanged.
+A kind (declared by its record package, in crm/<package>/columns.py, and listed in
+crm/dataio/registry.py) says how a row's cells become values (with a message per bad
+cell), how a row finds its likely existing record (by ID, or by any of its names; contacts
+by email first), and how the values are applied to a new or existing record. Applying
+never clears a field with an empty cell and never removes a link: it sets what differs and
+adds what is missing, and says what it replaced, which is what undo puts back.
 
-For each importable kind: how a row's cells become values (with a message per bad cell),
-how a row finds its likely existing record (by ID, or by any of its names; contacts by
-email first), and how the values are applied to a new or existing record. Applying never
-clears a field with an empty cell and never removes a link: it sets what differs and adds
-what is missing, and says what it replaced, which is what undo puts back.
+What the import steps (crm/dataio/jobs.py) ask of a kind: `parse` a row, `find` its
+matches, `prefetch` the partners a batch of rows names, `reads`/`writes` (which rows
+depend on which), `write` a row onto a record (new or loaded), and `undo` a change; plus
+`reason` to word a row's errors.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
-from flask import g
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select, union_all
-from sqlalchemy.orm import joinedload, selectinload
 
-from crm.agreements.models import Agreement, AgreementParty
+from crm.audit import trail
 from crm.audit.trail import plain
 from crm.auth.models import User
-from crm.contacts.models import Contact, Position
-from crm.dataio import cells
 from crm.dataio.cells import CellError, fold
+from crm.dataio.columns import Column
 from crm.db import db
-from crm.partners.models import Partner, PartnerName, Tag
-from crm.projects.models import Project, ProjectPartner
-from crm.vocab import (
-    AGREEMENT_STAGES,
-    AGREEMENT_TYPES,
-    CURRENCIES,
-    PARTNER_KINDS,
-    PARTNER_STATUSES,
-    PARTY_ROLES,
-    PROJECT_ROLES,
-    PROJECT_STATUSES,
-)
+from crm.partners.models import Partner, PartnerName
 
 
 class RowError(Exception):
     """A row that cannot be applied, with the reason shown in the report."""
 
 
-@dataclass(frozen=True)
-class Column:
-    """A column of a kind: its header, the words that mean it, how to read and write it."""
+class Checked(NamedTuple):
+    """A row as the check step keeps it (see `Kind.check`)."""
 
-    key: str
-    label: object
-    aliases: tuple[str, ...] = ()
-    parse: Callable | None = None
-    export: Callable | None = None
-
-    def header_forms(self) -> set[str]:
-        return cells.label_forms(self.label) | {fold(a) for a in self.aliases} | {fold(self.key)}
-
-
-def _text(n):
-    return lambda v: cells.text_value(v, n)
-
-
-def _vocab(vocabulary):
-    return lambda v: cells.vocab_value(v, vocabulary)
-
-
-def _label(vocabulary):
-    """A code's label in the request's language, translated once per request and code
-    (an export of a million rows would otherwise translate every cell)."""
-
-    def label(code):
-        if not code:
-            return None
-        known = g.setdefault("vocabulary_labels", {})
-        key = (id(vocabulary), code)
-        if key not in known:
-            known[key] = str(vocabulary.get(code, code))
-        return known[key]
-
-    return label
-
-
-def _currency(value):
-    text = cells.cell_text(value).upper()
-    if not text:
-        return None
-    if text not in CURRENCIES:
-        raise CellError(
-            _l(
-                "“%(value)s” is not one of: %(known)s.",
-                value=text[:10],
-                known=", ".join(CURRENCIES),
-            )
-        )
-    return text
-
-
-def _email(value):
-    from email_validator import EmailNotValidError, validate_email
-
-    text = cells.text_value(value, 254)
-    if text is None:
-        return None
-    try:
-        validate_email(text, check_deliverability=False)
-    except EmailNotValidError:
-        raise CellError(_l("“%(value)s” is not an email address.", value=text[:60])) from None
-    return text.lower()
-
-
-def _website(value):
-    text = cells.text_value(value, 500)
-    if text and not text.lower().startswith(("http://", "https://")):
-        raise CellError(_l("Start the address with http:// or https://"))
-    return text
-
-
-def _id(value):
-    text = cells.cell_text(value)
-    if not text:
-        return None
-    from crm.listing import parse_id
-
-    try:
-        return parse_id(text)
-    except ValueError:
-        raise CellError(_l("“%(value)s” is not an ID.", value=text[:20])) from None
-
-
-def _names(value):
-    return [name[:300] for name in cells.split_list(value)] or None
-
-
-def _tags(value):
-    text = cells.cell_text(value).replace("，", ",").replace(";", ",")
-    names = {}
-    for raw in text.split(","):
-        name = " ".join(raw.split())[:80]
-        if name:
-            names.setdefault(name.casefold(), name)
-    return list(names.values()) or None
-
-
-def _roles(vocabulary, default):
-    def parse(value):
-        pairs = cells.split_roles(value, vocabulary, default)
-        return [(name[:300], role) for name, role in pairs] or None
-
-    return parse
-
-
-def _with_roles(links, vocabulary):
-    return "; ".join(f"{link.partner.name_en} [{vocabulary[link.role]}]" for link in links) or None
-
-
-def _owner_email(record):
-    return record.owner.email if record.owner else None
-
-
-ID = Column("id", _l("ID"), ("id", "编号", "record id"), _id, lambda r: r.id)
-OWNER = Column("owner", _l("Owner"), ("负责人", "owner email"), _text(254), _owner_email)
+    errors: list[list[str]]
+    matches: list[int]
+    key: str | None
+    label: str | None
 
 
 # --- name lookups ---------------------------------------------------------------------
@@ -173,8 +52,6 @@ OWNER = Column("owner", _l("Owner"), ("负责人", "owner email"), _text(254), _
 
 def _forms(names) -> set[str]:
     """The raw forms a stored name may have: as typed and width-folded."""
-    import unicodedata
-
     found = set()
     for name in names:
         if name:
@@ -206,7 +83,7 @@ def partners_named(names) -> dict[str, set[int]]:
     return found
 
 
-def _two_names(model, main, sort_col, zh) -> Callable[[list[str]], dict[str, set[int]]]:
+def named_lookup(model, main, sort_col, zh) -> Callable[[list[str]], dict[str, set[int]]]:
     def lookup(names):
         names = [n for n in names if n]
         if not names:
@@ -224,11 +101,6 @@ def _two_names(model, main, sort_col, zh) -> Callable[[list[str]], dict[str, set
         return found
 
     return lookup
-
-
-agreements_named = _two_names(Agreement, Agreement.title, Agreement.sort_title, Agreement.title_zh)
-projects_named = _two_names(Project, Project.name, Project.sort_name, Project.name_zh)
-contacts_named = _two_names(Contact, Contact.name, Contact.sort_name, Contact.name_zh)
 
 
 class Context:
@@ -316,35 +188,30 @@ class Context:
 _FIELD_FORMS: dict[tuple, type] = {}
 
 
-def _field_form(where: tuple[str, str], keys: tuple[str, ...]) -> type:
+def _field_form(form: type, keys: tuple[str, ...]) -> type:
     """A form of only these fields of a record's form (its own field definitions, so its
     validators and messages, in the user's language), without CSRF: made once."""
-    cached = _FIELD_FORMS.get((where, keys))
+    cached = _FIELD_FORMS.get((form, keys))
     if cached is None:
-        import importlib
-
-        from flask_wtf import FlaskForm
-
-        source = getattr(importlib.import_module(where[0]), where[1])
-        fields = {key: getattr(source, key) for key in keys}
+        fields = {key: getattr(form, key) for key in keys}
 
         class Meta:
             csrf = False
 
-        cached = type(f"{where[1]}Fields", (FlaskForm,), {"Meta": Meta, **fields})
-        _FIELD_FORMS[(where, keys)] = cached
+        cached = type(f"{form.__name__}Fields", (FlaskForm,), {"Meta": Meta, **fields})
+        _FIELD_FORMS[(form, keys)] = cached
     return cached
 
 
-def _main_name(record, key: str, value, names: list, creating: bool, before: dict) -> None:
+def main_name(record, key: str, value, names: list, creating: bool, before: dict) -> None:
     """Set a record's main name, unless the value is one of the names it already has (the
     row found it by its Chinese or other name: that is no reason to rename it)."""
     if value is None or (not creating and fold(value) in {fold(n) for n in names if n}):
         return
-    _set(record, key, value, before)
+    set_field(record, key, value, before)
 
 
-def _set(record, key: str, value, before: dict) -> None:
+def set_field(record, key: str, value, before: dict) -> None:
     """Set a field that differs, remembering its old value once."""
     if value is None:
         return
@@ -355,7 +222,22 @@ def _set(record, key: str, value, before: dict) -> None:
     setattr(record, key, value)
 
 
-def _check_order(start: date | None, end: date | None, message) -> None:
+def period_and_amount(
+    values: dict, period: tuple[str, str, object], amount: tuple[str, str]
+) -> list[tuple[str, str]]:
+    """A row's problems as a record with a period and an amount: (end key, message) when
+    the end is before the start, (currency key, message) for an amount without currency."""
+    (start_key, end_key, message), (amount_key, currency_key) = period, amount
+    problems = []
+    start, end = values.get(start_key), values.get(end_key)
+    if start and end and end < start:
+        problems.append((end_key, str(message)))
+    if amount_key in values and currency_key not in values:
+        problems.append((currency_key, str(_l("Choose the currency of the amount."))))
+    return problems
+
+
+def check_order(start: date | None, end: date | None, message) -> None:
     if start and end and end < start:
         raise RowError(str(message))
 
@@ -370,7 +252,10 @@ class Kind:
     model: type
     columns: list[Column]
     required: tuple[tuple[str, ...], ...] = ()  # each tuple: at least one of these mapped
-    export_options: tuple = ()
+    # The list this kind's export downloads: its key, label and its page's query builder.
+    list_key: str
+    list_label: object
+    list_query: Callable
 
     def column(self, key: str) -> Column:
         by_key = self.__dict__.get("_columns_by_key")
@@ -399,10 +284,10 @@ class Kind:
     def row_problems(self, values: dict) -> list[tuple[str, str]]:
         return []
 
-    # The record's form (module, class) and the fields of it whose own validators judge a
-    # row that creates a record: what the form demands (the English name ...), the import
-    # demands, with the form's message, instead of filling it from another column.
-    form: tuple[str, str] = ("", "")
+    # The record's form and the fields of it whose own validators judge a row that creates
+    # a record: what the form demands (the English name ...), the import demands, with the
+    # form's message, instead of filling it from another column.
+    form: type | None = None
     checked_on_create: tuple[str, ...] = ()
 
     def create_problems(self, values: dict) -> list[tuple[str, str]]:
@@ -419,8 +304,10 @@ class Kind:
                 problems.append((key, str(field.errors[0])))
         return problems
 
+    name_keys: tuple[str, ...] = ()  # the columns holding a record's names, main first
+
     def names(self, values: dict) -> list[str]:
-        raise NotImplementedError
+        return [n for n in (values.get(key) for key in self.name_keys) if n]
 
     def label(self, values: dict) -> str:
         names = self.names(values)
@@ -489,6 +376,10 @@ class Kind:
     def load_options(self) -> tuple:
         return ()
 
+    def export_options(self) -> tuple:
+        """Loader options for an export's batches: what the columns' `export` reads."""
+        return ()
+
     def load(self, record_id: int):
         return db.session.scalar(
             select(self.model).where(self.model.id == record_id).options(*self.load_options())
@@ -507,644 +398,91 @@ class Kind:
                 found[record.id] = record
         return found
 
+    # --- what the import steps ask (crm/dataio/jobs.py) ----------------------------------
+
+    def mapping_errors(self, mapping: dict[int, str]) -> dict[str, str]:
+        """What is wrong with a column mapping (a field mapped twice, a required group not
+        mapped): a message per form field ("col-<index>", "" for the whole form)."""
+        errors: dict[str, str] = {}
+        seen: dict[str, int] = {}
+        for index, key in sorted(mapping.items()):
+            if key in seen:
+                label = str(self.column(key).label)
+                errors[f"col-{index}"] = str(
+                    _l("“%(field)s” is already taken by another column.", field=label)
+                )
+            seen[key] = index
+        for group in self.required:
+            if not any(key in seen for key in group):
+                labels = " / ".join(str(self.column(key).label) for key in group)
+                errors[""] = str(_l("Map a column to %(fields)s.", fields=labels))
+        return errors
+
+    def check(self, rows: list[list], mapping: dict[int, str]) -> list[Checked]:
+        """What the check step keeps of each row: its errors (bad cells, an ID that finds
+        nothing, what the form of a new record would refuse), matches, key and label."""
+        parsed = [self.parse(cells, mapping) for cells in rows]
+        matches = self.find([values for values, _errors in parsed])
+        checked = []
+        for (values, errors), found in zip(parsed, matches, strict=True):
+            errors = [[k, m] for k, m in errors]
+            if problem := self.id_problem(values, found):
+                errors.append(["id", problem])
+            elif not errors and not found:
+                # A new record: what its form demands (an English name ...), the row must hold.
+                errors += [[k, m] for k, m in self.create_problems(values)]
+            checked.append(Checked(errors, found, self.key_of(values), self.label(values) or None))
+        return checked
+
+    def reason(self, errors) -> str:
+        """A row's (key, message) errors in one line, each under its column's label."""
+        keys = {c.key for c in self.columns}
+        return "; ".join(
+            f"{str(self.column(key).label) if key in keys else key}: {message}"
+            for key, message in errors
+        )
+
+    def prefetch(self, ctx: Context, rows: Iterable[dict]) -> None:
+        """Look up at once the partners these rows name."""
+        ctx.prefetch(name for values in rows for name in self.partner_names(values))
+
+    def reads(self, values: dict) -> set[tuple[str, str]]:
+        """What the row reads that an earlier row may write (see `writes`)."""
+        return self.read_keys(values)
+
+    def writes(self, values: dict, ctx: Context) -> set[tuple[str, str]]:
+        """What applying the row writes that a later row may read: its own names (and
+        email) and those of the records of its kind it creates on the way."""
+        return self.written_keys(values) | self.created_keys(values, ctx)
+
+    def write(self, record, values: dict, ctx: Context) -> tuple[object, dict]:
+        """Apply a row to a loaded record, or to a new one (record None) if its form would
+        accept it: (the record, what `apply` replaced). Raises RowError."""
+        if record is None:
+            if problems := self.create_problems(values):
+                raise RowError(self.reason(problems))
+            record = self.new()
+        return record, self.apply(record, values, ctx)
+
+    def undo(self, record, action: str, before: dict, user) -> None:
+        """Undo one change an import made: archive the record it created, or put back what
+        it replaced (`settled` form) and remove the links it added."""
+        if action == "created":
+            if record.archived_at is None:
+                record.archive(user)
+            return
+        for key, old in before.get("fields", {}).items():
+            setattr(record, key, restore_value(self.model, key, old))
+        for name, ids in before.get("added", {}).items():
+            wanted = set(ids)
+            collection = getattr(record, name)
+            collection[:] = [item for item in collection if item.id not in wanted]
+        record.refresh_derived()
+        record.updated_by_id = trail.current_actor_id()
+
     def owner(self, record, values: dict, ctx: Context, before: dict) -> None:
         if "owner" in values and ctx.may_reassign:
-            _set(record, "owner_id", ctx.owner_id(values["owner"]), before)
-
-
-class PartnerKind(Kind):
-    key = "partner"
-    model = Partner
-    required = (("name_en", "name_zh", "id"),)
-    form = ("crm.partners.forms", "PartnerForm")
-    checked_on_create = ("name_en",)
-    columns = [
-        ID,
-        Column(
-            "name_en",
-            _l("English name"),
-            (
-                "name",
-                "organisation",
-                "organization",
-                "名称",
-                "英文名",
-                "英文名称",
-                "机构名称",
-                "单位",
-                "单位名称",
-            ),
-            _text(300),
-            lambda p: p.name_en,
-        ),
-        Column(
-            "name_zh", _l("Chinese name"), ("中文名", "中文名称"), _text(200), lambda p: p.name_zh
-        ),
-        Column(
-            "other_names",
-            _l("Other names"),
-            ("aliases", "alias", "abbreviation", "别名", "简称", "其他名称"),
-            _names,
-            lambda p: "; ".join(n.name for n in p.other_names) or None,
-        ),
-        Column(
-            "kind",
-            _l("Kind"),
-            ("type", "类型", "类别", "机构类型"),
-            _vocab(PARTNER_KINDS),
-            lambda p: _label(PARTNER_KINDS)(p.kind),
-        ),
-        Column(
-            "status",
-            _l("Relationship"),
-            ("status", "状态", "合作关系", "关系"),
-            _vocab(PARTNER_STATUSES),
-            lambda p: _label(PARTNER_STATUSES)(p.status),
-        ),
-        Column(
-            "country",
-            _l("Country"),
-            ("国家", "国家/地区", "country code"),
-            cells.country_value,
-            lambda p: p.country or None,
-        ),
-        Column(
-            "city", _l("City or region"), ("city", "城市", "地区"), _text(200), lambda p: p.city
-        ),
-        Column(
-            "website", _l("Website"), ("url", "web", "网址", "网站"), _website, lambda p: p.website
-        ),
-        Column(
-            "tags",
-            _l("Sector tags"),
-            ("tags", "sector", "sectors", "行业", "标签"),
-            _tags,
-            lambda p: ", ".join(t.name for t in p.tags) or None,
-        ),
-        Column(
-            "parent",
-            _l("Parent organisation"),
-            ("parent", "上级", "上级单位", "上级机构"),
-            _text(300),
-            lambda p: p.parent.name_en if p.parent else None,
-        ),
-        Column(
-            "description",
-            _l("Description"),
-            ("描述", "简介", "说明"),
-            _text(20000),
-            lambda p: p.description,
-        ),
-        OWNER,
-    ]
-    export_options = (
-        selectinload(Partner.other_names),
-        joinedload(Partner.parent),
-    )
-
-    def names(self, values):
-        return [
-            n
-            for n in (values.get("name_en"), values.get("name_zh"), *values.get("other_names", ()))
-            if n
-        ]
-
-    def lookup(self, names):
-        return partners_named(names)
-
-    def partner_names(self, values):
-        return [values["parent"]] if "parent" in values else []
-
-    def read_keys(self, values):
-        # The parent is found by name among partners, which earlier rows write.
-        return self.written_keys(values) | {("name", fold(n)) for n in self.partner_names(values)}
-
-    def created_keys(self, values, ctx):
-        return {("name", fold(n)) for n in self.partner_names(values) if ctx.would_create(n)}
-
-    def load_options(self):
-        return (selectinload(Partner.other_names), selectinload(Partner.tags))
-
-    def apply(self, partner, values, ctx):
-        from crm.partners.operations import check_parent, tags_named
-
-        before: dict = {}
-        added: dict[str, list] = {}
-        creating = partner.id is None
-        name_en = values.get("name_en")
-        _main_name(partner, "name_en", name_en, partner.all_names(), creating, before)
-        for key in ("name_zh", "kind", "status", "country", "city", "website", "description"):
-            _set(partner, key, values.get(key), before)
-        if "parent" in values:
-            parent_id = ctx.partner_id(values["parent"])
-            if problem := check_parent(partner, parent_id):
-                raise RowError(problem)
-            if parent_id == partner.id:
-                raise RowError(str(_l("This would make the organisation its own ancestor.")))
-            _set(partner, "parent_id", parent_id, before)
-        self.owner(partner, values, ctx, before)
-        known = {fold(n) for n in partner.all_names()}
-        new_names = []
-        for name in values.get("other_names", ()):
-            if fold(name) not in known:
-                known.add(fold(name))
-                link = PartnerName(name=name, kind="alias")
-                partner.other_names.append(link)
-                new_names.append(link)
-        have = {t.name.casefold() for t in partner.tags}
-        wanted = [t for t in values.get("tags", ()) if t.casefold() not in have]
-        new_tags = tags_named(wanted) if wanted else []
-        for tag in new_tags:
-            partner.tags.append(tag)
-        if creating:
-            db.session.add(partner)
-        if before or new_names or new_tags or creating:
-            partner.refresh_derived()
-            partner.stamp(ctx.actor)
-        if new_names:
-            added["other_names"] = new_names
-        if new_tags:
-            added["tags"] = new_tags
-        return {"fields": before, "added": added} if (before or added) else {}
-
-
-class ContactKind(Kind):
-    key = "contact"
-    model = Contact
-    required = (("name", "name_zh", "id"),)
-    form = ("crm.contacts.forms", "ContactForm")
-    checked_on_create = ("name",)
-    columns = [
-        ID,
-        Column(
-            "name",
-            _l("Name"),
-            ("full name", "姓名", "名字", "名称", "联系人", "english name", "英文名"),
-            _text(200),
-            lambda c: c.name,
-        ),
-        Column(
-            "name_zh",
-            _l("Chinese name"),
-            ("中文名", "中文姓名", "中文名称"),
-            _text(100),
-            lambda c: c.name_zh,
-        ),
-        Column(
-            "email",
-            _l("Email"),
-            ("e-mail", "mail", "email address", "邮箱", "电子邮箱", "邮件", "电子邮件"),
-            _email,
-            lambda c: c.email,
-        ),
-        Column(
-            "phone",
-            _l("Phone"),
-            ("tel", "telephone", "mobile", "电话", "手机", "联系电话"),
-            _text(50),
-            lambda c: c.phone,
-        ),
-        Column(
-            "organisation",
-            _l("Organisation"),
-            ("organization", "company", "employer", "单位", "机构", "公司", "工作单位", "所属机构"),
-            _names,
-            lambda c: "; ".join(p.partner.name_en for p in c.current_positions()) or None,
-        ),
-        Column(
-            "title",
-            _l("Title"),
-            ("job title", "position", "role", "职务", "职位", "头衔", "职称"),
-            lambda v: (
-                [t[:300] for t in re.split(r"[;；\n]", cells.cell_text(v))]
-                if cells.cell_text(v)
-                else None
-            ),
-            lambda c: "; ".join(p.title for p in c.current_positions()) or None,
-        ),
-        Column("notes", _l("Notes"), ("备注", "说明"), _text(20000), lambda c: c.notes),
-        OWNER,
-    ]
-    export_options = (selectinload(Contact.positions).joinedload(Position.partner),)
-
-    def row_problems(self, values):
-        if "title" in values and "organisation" not in values:
-            return [("title", str(_l("A title needs the organisation it is held at.")))]
-        return []
-
-    def names(self, values):
-        return [n for n in (values.get("name"), values.get("name_zh")) if n]
-
-    def label(self, values):
-        return (self.names(values) or [values.get("email") or ""])[0][:300]
-
-    def lookup(self, names):
-        return contacts_named(names)
-
-    def partner_names(self, values):
-        return list(values.get("organisation", ()))
-
-    def written_keys(self, values):
-        keys = super().written_keys(values)
-        if values.get("email"):
-            keys.add(("email", values["email"]))
-        return keys
-
-    def find(self, rows):
-        found = super().find(rows)
-        emails = {v["email"] for v in rows if "email" in v and "id" not in v}
-        if not emails:
-            return found
-        by_email: dict[str, set[int]] = {}
-        for cid, email in db.session.execute(
-            select(Contact.id, Contact.email).where(
-                Contact.email.in_(emails), Contact.archived_at.is_(None)
-            )
-        ):
-            by_email.setdefault(email, set()).add(cid)
-        for i, values in enumerate(rows):
-            if "id" not in values and values.get("email") in by_email:
-                found[i] = sorted(by_email[values["email"]])
-        return found
-
-    def load_options(self):
-        # Other names too: refreshing the derived fields reads them.
-        return (selectinload(Contact.positions), selectinload(Contact.other_names))
-
-    def apply(self, contact, values, ctx):
-        before: dict = {}
-        creating = contact.id is None
-        name = values.get("name")
-        _main_name(contact, "name", name, [contact.name, contact.name_zh], creating, before)
-        for key in ("name_zh", "email", "phone", "notes"):
-            _set(contact, key, values.get(key), before)
-        self.owner(contact, values, ctx, before)
-        titles = values.get("title") or []
-        new_positions = []
-        held = {(p.partner_id, fold(p.title)) for p in contact.positions}
-        for i, org in enumerate(values.get("organisation", ())):
-            title = (titles[i] if i < len(titles) else "").strip()
-            partner_id = ctx.partner_id(org)
-            if (partner_id, fold(title)) in held:
-                continue
-            held.add((partner_id, fold(title)))
-            position = Position(partner_id=partner_id, title=title)
-            contact.positions.append(position)
-            new_positions.append(position)
-        if creating:
-            db.session.add(contact)
-        if before or new_positions or creating:
-            contact.refresh_derived()
-            contact.stamp(ctx.actor)
-        added = {"positions": new_positions} if new_positions else {}
-        return {"fields": before, "added": added} if (before or added) else {}
-
-
-class AgreementKind(Kind):
-    key = "agreement"
-    model = Agreement
-    required = (("title", "title_zh", "id"),)
-    form = ("crm.agreements.forms", "AgreementForm")
-    checked_on_create = ("title",)
-    columns = [
-        ID,
-        Column(
-            "title",
-            _l("Title"),
-            ("name", "agreement", "标题", "名称", "协议名称", "协议"),
-            _text(500),
-            lambda a: a.title,
-        ),
-        Column(
-            "title_zh",
-            _l("Chinese title"),
-            ("中文标题", "中文名称", "中文名"),
-            _text(300),
-            lambda a: a.title_zh,
-        ),
-        Column(
-            "type",
-            _l("Type"),
-            ("类型", "协议类型"),
-            _vocab(AGREEMENT_TYPES),
-            lambda a: _label(AGREEMENT_TYPES)(a.type),
-        ),
-        Column(
-            "stage",
-            _l("Stage"),
-            ("status", "阶段", "状态"),
-            _vocab(AGREEMENT_STAGES),
-            lambda a: _label(AGREEMENT_STAGES)(a.stage),
-        ),
-        Column(
-            "signed_on",
-            _l("Signed on"),
-            ("signed", "signing date", "签署日期", "签订日期", "签约日期"),
-            cells.date_value,
-            lambda a: a.signed_on,
-        ),
-        Column(
-            "signed_at",
-            _l("Signed at (place)"),
-            ("place", "签署地点", "签约地点"),
-            _text(300),
-            lambda a: a.signed_at,
-        ),
-        Column(
-            "effective_from",
-            _l("Effective from"),
-            ("start", "生效日期"),
-            cells.date_value,
-            lambda a: a.effective_from,
-        ),
-        Column(
-            "expires_on",
-            _l("Expires on"),
-            ("expiry", "end", "到期日期", "截止日期"),
-            cells.date_value,
-            lambda a: a.expires_on,
-        ),
-        Column(
-            "auto_renew",
-            _l("Renews automatically"),
-            ("auto renew", "自动续期", "自动续约"),
-            cells.bool_value,
-            lambda a: a.auto_renew,
-        ),
-        Column(
-            "notice_days",
-            _l("Notice period (days)"),
-            ("notice days", "notice", "通知期", "通知期（天）"),
-            lambda v: cells.int_value(v, low=0, high=3650),
-            lambda a: a.notice_days,
-        ),
-        Column(
-            "value_amount",
-            _l("Value"),
-            ("amount", "金额", "合同金额"),
-            cells.decimal_value,
-            lambda a: a.value_amount,
-        ),
-        Column(
-            "value_currency",
-            _l("Currency"),
-            ("币种", "货币"),
-            _currency,
-            lambda a: a.value_currency,
-        ),
-        Column(
-            "parties",
-            _l("Parties"),
-            ("party", "签约方", "合作方", "各方"),
-            _roles(PARTY_ROLES, "party"),
-            lambda a: _with_roles(a.parties, PARTY_ROLES),
-        ),
-        Column(
-            "summary",
-            _l("Summary"),
-            ("摘要", "内容", "description"),
-            _text(20000),
-            lambda a: a.summary,
-        ),
-        OWNER,
-    ]
-    export_options = (selectinload(Agreement.parties).joinedload(AgreementParty.partner),)
-
-    def row_problems(self, values):
-        problems = []
-        start, end = values.get("effective_from"), values.get("expires_on")
-        if start and end and end < start:
-            problems.append(("expires_on", str(_l("The expiry cannot be before the start."))))
-        if "value_amount" in values and "value_currency" not in values:
-            problems.append(("value_currency", str(_l("Choose the currency of the amount."))))
-        return problems
-
-    def names(self, values):
-        return [n for n in (values.get("title"), values.get("title_zh")) if n]
-
-    def lookup(self, names):
-        return agreements_named(names)
-
-    def partner_names(self, values):
-        return [name for name, _role in values.get("parties", ())]
-
-    def load_options(self):
-        return (selectinload(Agreement.parties),)
-
-    def apply(self, agreement, values, ctx):
-        before: dict = {}
-        creating = agreement.id is None
-        title = values.get("title")
-        names = [agreement.title, agreement.title_zh]
-        _main_name(agreement, "title", title, names, creating, before)
-        for key in (
-            "title_zh",
-            "type",
-            "stage",
-            "signed_on",
-            "signed_at",
-            "effective_from",
-            "expires_on",
-            "auto_renew",
-            "notice_days",
-            "value_amount",
-            "value_currency",
-            "summary",
-        ):
-            _set(agreement, key, values.get(key), before)
-        self.owner(agreement, values, ctx, before)
-        have = {(p.partner_id, p.role) for p in agreement.parties}
-        new_parties = []
-        for name, role in values.get("parties", ()):
-            key = (ctx.partner_id(name), role)
-            if key not in have:
-                have.add(key)
-                party = AgreementParty(partner_id=key[0], role=role)
-                agreement.parties.append(party)
-                new_parties.append(party)
-        _check_order(
-            agreement.effective_from,
-            agreement.expires_on,
-            _l("The expiry cannot be before the start."),
-        )
-        if agreement.value_amount is not None and not agreement.value_currency:
-            raise RowError(str(_l("Choose the currency of the amount.")))
-        if agreement.stage == "signed":
-            if not agreement.signed_on:
-                raise RowError(str(_l("Enter the date it was signed.")))
-            if len({p for p, _ in have}) < 2:
-                raise RowError(
-                    str(_l("A signed agreement needs at least two organisations as parties."))
-                )
-        if creating:
-            db.session.add(agreement)
-        if before or new_parties or creating:
-            agreement.refresh_derived()
-            agreement.stamp(ctx.actor)
-        added = {"parties": new_parties} if new_parties else {}
-        return {"fields": before, "added": added} if (before or added) else {}
-
-
-class ProjectKind(Kind):
-    key = "project"
-    model = Project
-    required = (("name", "name_zh", "id"),)
-    form = ("crm.projects.forms", "ProjectForm")
-    checked_on_create = ("name",)
-    columns = [
-        ID,
-        Column(
-            "name",
-            _l("Name"),
-            ("project", "project name", "名称", "项目名称", "项目"),
-            _text(300),
-            lambda p: p.name,
-        ),
-        Column(
-            "name_zh", _l("Chinese name"), ("中文名", "中文名称"), _text(200), lambda p: p.name_zh
-        ),
-        Column(
-            "status",
-            _l("Status"),
-            ("状态",),
-            _vocab(PROJECT_STATUSES),
-            lambda p: _label(PROJECT_STATUSES)(p.status),
-        ),
-        Column(
-            "start_date",
-            _l("Start"),
-            ("start date", "开始", "开始日期"),
-            cells.date_value,
-            lambda p: p.start_date,
-        ),
-        Column(
-            "end_date",
-            _l("End"),
-            ("end date", "结束", "结束日期"),
-            cells.date_value,
-            lambda p: p.end_date,
-        ),
-        Column(
-            "budget_amount",
-            _l("Budget"),
-            ("amount", "预算", "金额"),
-            cells.decimal_value,
-            lambda p: p.budget_amount,
-        ),
-        Column(
-            "budget_currency",
-            _l("Currency"),
-            ("币种", "货币"),
-            _currency,
-            lambda p: p.budget_currency,
-        ),
-        Column(
-            "partners",
-            _l("Partners"),
-            ("partner", "合作伙伴", "合作方", "参与方"),
-            _roles(PROJECT_ROLES, "participant"),
-            lambda p: _with_roles(p.partners, PROJECT_ROLES),
-        ),
-        Column(
-            "agreements",
-            _l("Agreements"),
-            ("agreement", "协议", "相关协议"),
-            _names,
-            lambda p: "; ".join(a.title for a in p.agreements) or None,
-        ),
-        Column(
-            "description",
-            _l("Description"),
-            ("描述", "简介", "说明"),
-            _text(20000),
-            lambda p: p.description,
-        ),
-        OWNER,
-    ]
-    export_options = (
-        selectinload(Project.partners).joinedload(ProjectPartner.partner),
-        selectinload(Project.agreements),
-    )
-
-    def row_problems(self, values):
-        problems = []
-        start, end = values.get("start_date"), values.get("end_date")
-        if start and end and end < start:
-            problems.append(("end_date", str(_l("The end cannot be before the start."))))
-        if "budget_amount" in values and "budget_currency" not in values:
-            problems.append(("budget_currency", str(_l("Choose the currency of the amount."))))
-        return problems
-
-    def names(self, values):
-        return [n for n in (values.get("name"), values.get("name_zh")) if n]
-
-    def lookup(self, names):
-        return projects_named(names)
-
-    def partner_names(self, values):
-        return [name for name, _role in values.get("partners", ())]
-
-    def load_options(self):
-        return (selectinload(Project.partners), selectinload(Project.agreements))
-
-    def apply(self, project, values, ctx):
-        before: dict = {}
-        creating = project.id is None
-        name = values.get("name")
-        _main_name(project, "name", name, [project.name, project.name_zh], creating, before)
-        for key in (
-            "name_zh",
-            "status",
-            "start_date",
-            "end_date",
-            "budget_amount",
-            "budget_currency",
-            "description",
-        ):
-            _set(project, key, values.get(key), before)
-        self.owner(project, values, ctx, before)
-        _check_order(
-            project.start_date, project.end_date, _l("The end cannot be before the start.")
-        )
-        if project.budget_amount is not None and not project.budget_currency:
-            raise RowError(str(_l("Choose the currency of the amount.")))
-        have = {(link.partner_id, link.role) for link in project.partners}
-        new_links = []
-        for name_, role in values.get("partners", ()):
-            key = (ctx.partner_id(name_), role)
-            if key not in have:
-                have.add(key)
-                link = ProjectPartner(partner_id=key[0], role=role)
-                project.partners.append(link)
-                new_links.append(link)
-        linked = {a.id for a in project.agreements}
-        new_agreements = []
-        for title in values.get("agreements", ()):
-            ids = agreements_named([title]).get(fold(title), set())
-            if len(ids) != 1:
-                message = (
-                    _l("No agreement is called “%(name)s”.", name=title)
-                    if not ids
-                    else _l("“%(name)s” is the title of several agreements.", name=title)
-                )
-                raise RowError(str(message))
-            agreement_id = next(iter(ids))
-            if agreement_id not in linked:
-                linked.add(agreement_id)
-                agreement = db.session.get(Agreement, agreement_id)
-                project.agreements.append(agreement)
-                new_agreements.append(agreement_id)
-        if creating:
-            db.session.add(project)
-        if before or new_links or new_agreements or creating:
-            project.refresh_derived()
-            project.stamp(ctx.actor)
-        added = {}
-        if new_links:
-            added["partners"] = new_links
-        if new_agreements:
-            added["agreements"] = new_agreements
-        return {"fields": before, "added": added} if (before or added) else {}
+            set_field(record, "owner_id", ctx.owner_id(values["owner"]), before)
 
 
 def settled(before: dict) -> dict:
@@ -1156,22 +494,6 @@ def settled(before: dict) -> dict:
         for name, items in before.get("added", {}).items()
     }
     return {"fields": before.get("fields", {}), "added": added}
-
-
-KINDS: dict[str, Kind] = {
-    k.key: k for k in (PartnerKind(), ContactKind(), AgreementKind(), ProjectKind())
-}
-
-# What undo removes, per link collection: (relationship on the record, link model or None
-# for many-to-many records held by id).
-LINKS = {
-    "other_names": ("other_names", PartnerName),
-    "tags": ("tags", Tag),
-    "positions": ("positions", Position),
-    "parties": ("parties", AgreementParty),
-    "partners": ("partners", ProjectPartner),
-    "agreements": ("agreements", Agreement),
-}
 
 
 def guess_mapping(kind: Kind, headers: list[str]) -> dict[int, str]:

@@ -24,8 +24,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from crm.dataio import exports, jobs, sources
 from crm.dataio.forms import ChoicesForm, UploadForm
-from crm.dataio.kinds import KINDS
 from crm.dataio.models import DataImport, DataImportRow
+from crm.dataio.registry import KINDS
 from crm.db import db
 from crm.forms import EmptyForm
 from crm.listing import MAX_ID, parse_position

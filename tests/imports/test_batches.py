@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from crm.agreements.models import Agreement
 from crm.audit.models import AuditEntry
 from crm.contacts.models import Contact
-from crm.dataio import kinds
 from crm.dataio.models import DataImportChange
 from crm.db import db
 from crm.duplicates import index
 from crm.duplicates.models import DuplicatePair
+from crm.partners.columns import PartnerKind
 from crm.partners.models import Partner, PartnerName
 from tests.factories import make_partner, make_user
 from tests.imports import flow
@@ -169,7 +169,7 @@ def test_a_row_the_database_refuses_fails_alone(chunked, monkeypatch):
     """A refusal only the database sees (here a kind outside its check constraint, set
     behind validation's back) fails that row with the usual reason; the rest land."""
     client, _known = chunked
-    apply = kinds.PartnerKind.apply
+    apply = PartnerKind.apply
 
     def sabotaged(self, partner, values, ctx):
         before = apply(self, partner, values, ctx)
@@ -177,7 +177,7 @@ def test_a_row_the_database_refuses_fails_alone(chunked, monkeypatch):
             partner.kind = "not-a-kind"
         return before
 
-    monkeypatch.setattr(kinds.PartnerKind, "apply", sabotaged)
+    monkeypatch.setattr(PartnerKind, "apply", sabotaged)
     data = "Name,City\nFirst Co,A\nRefused Co,B\nThird Co,C\nUKIIC,Oxford\n"
     imp = flow.full_import(client, "partner", data.encode())
     refused = "The database refused this row (a value is out of range or taken)."
