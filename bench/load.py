@@ -343,9 +343,21 @@ class User(threading.Thread):
         kwargs.setdefault("allow_redirects", False)
         start = time.perf_counter()
         try:
-            resp = session.request(method, self.base + path, **kwargs)
+            try:
+                resp = session.request(method, self.base + path, **kwargs)
+            except requests.ConnectionError as exc:
+                # A kept-alive connection the server closed (after `keepalive` seconds
+                # idle) just as this request went out: like a browser, send it again
+                # once on a new connection. A worker that died mid-request shows in the
+                # server's log, which is checked apart.
+                if "reset" not in str(exc).lower() and "aborted" not in str(exc).lower():
+                    raise
+                with self.stats.lock:
+                    self.stats.outcomes["sent again after a closed keep-alive connection"] += 1
+                resp = session.request(method, self.base + path, **kwargs)
         except requests.RequestException as exc:
-            self.stats.add(action, type(exc).__name__, time.perf_counter() - start, path)
+            detail = f"{path} {exc}"
+            self.stats.add(action, type(exc).__name__, time.perf_counter() - start, detail)
             return None
         self.stats.add(action, resp.status_code, time.perf_counter() - start, path)
         if resp.status_code >= 500:
@@ -562,6 +574,11 @@ def run(args) -> dict:
     missing = missing_creates(env, stats.created)
     for name in missing:
         stats.failures.append(f"created but not found: {name}")
+    # A worker that timed out, crashed or was killed, or a traceback, is a failure even
+    # when the client's second try succeeded.
+    for line in log.read_text(errors="replace").splitlines():
+        if re.search(r"WORKER TIMEOUT|Worker \(pid:\d+\) was sent|Traceback|\[ERROR\]", line):
+            stats.failures.append(f"server log: {line.strip()}"[:300])
     all_times = [t for ts in stats.times.values() for t in ts]
     report = {
         "database": kind,
