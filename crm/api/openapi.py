@@ -25,7 +25,9 @@ ERROR_DESCRIPTIONS = {
     403: "Your role does not allow this (staff archive only what they own; only managers restore).",
     404: "No such record.",
     409: "The record changed since the version you sent (nothing was saved): "
-    "`current_version` says which version is current and `changes` what changed.",
+    "`current_version` says which version is current and `changes` what changed. On a "
+    'create: records that look like this one exist (`duplicates`); send `"save_anyway": '
+    "true` to create it all the same.",
     413: "The body is larger than the server accepts.",
     415: "The body is not JSON (`Content-Type: application/json`).",
     422: "Some fields are not valid: `errors` has the messages, by field path "
@@ -102,6 +104,11 @@ def _record_schema(resource: Resource) -> dict:
 
 def _input_schema(resource: Resource, creating: bool) -> dict:
     schema = json_schema(resource.spec(), for_input=True, creating=creating)
+    if creating and resource.duplicate_kind:
+        schema["properties"]["save_anyway"] = {
+            "type": "boolean",
+            "description": "Create it even though records that look like it exist (409).",
+        }
     if not creating:
         schema["properties"]["version"] = {
             "type": "integer",
@@ -288,6 +295,7 @@ ERROR_SCHEMA = {
         },
         "current_version": {"type": "integer", "nullable": True},
         "changes": {"type": "array", "items": {"type": "object"}},
+        "duplicates": {"type": "array", "items": {"type": "object"}},
     },
 }
 

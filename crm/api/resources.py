@@ -69,6 +69,9 @@ class Resource:
     computed: Callable | None = None  # record -> values of the extra read-only fields
     before_form: Callable[[], None] | None = None
     create_defaults: Callable[[dict, object], None] | None = None
+    # Kinds whose create forms run the duplicate guard (crm.duplicates.guard): a create
+    # that looks like existing records answers 409 with them unless "save_anyway": true.
+    duplicate_kind: str | None = None
 
     @property
     def filters(self):
@@ -410,6 +413,7 @@ RESOURCES = [
         represent=_partner,
         load_options=_partner_options,
         overrides={"tags": FieldSpec("tags", NAMES, description="Sector tags.")},
+        duplicate_kind="partner",
     ),
     Resource(
         name="contacts",
@@ -421,6 +425,7 @@ RESOURCES = [
         save=save_contact,
         represent=_contact,
         load_options=_contact_options,
+        duplicate_kind="contact",
     ),
     Resource(
         name="agreements",

@@ -27,6 +27,7 @@ from crm.api.openapi import document
 from crm.api.resources import RESOURCES, Resource, read_only_schema, represent
 from crm.crud import apply_errors
 from crm.db import db
+from crm.duplicates import guard as duplicate_guard
 from crm.extensions import csrf, limiter, login_manager
 from crm.listing import MAX_ID, decode_cursor, hide_archived, paginate
 from crm.records import can_archive, can_restore
@@ -256,6 +257,9 @@ def _values(resource: Resource, record, body: dict, shape: ShapeErrors) -> dict:
     for name, value in body.items():
         if name in spec.fields:
             values[name] = value
+        elif name == SAVE_ANYWAY and resource.duplicate_kind and record is None:
+            if not isinstance(value, bool):
+                shape.add(name, _("Send true or false."))
         elif name not in read_only:
             shape.add(name, _("There is no such field."))
     if record is not None:
@@ -293,6 +297,8 @@ def _save(resource: Resource, record, body: dict, expected=None):
     empty = empty_rows(form, spec, values)
     if not valid or empty:
         raise ApiError(422, _form_message(form), {**form_errors(form, spec), **empty})
+    if record is None and resource.duplicate_kind and body.get(SAVE_ANYWAY) is not True:
+        _refuse_look_alikes(resource.duplicate_kind, form)
     may_reassign = current_user.has_role("manager")
     try:
         saved = resource.save(record, form, current_user, may_reassign=may_reassign)
@@ -310,6 +316,32 @@ def _save(resource: Resource, record, body: dict, expected=None):
             409, _("Someone else saved this record at the same moment. Nothing was overwritten.")
         ) from None
     return saved.id
+
+
+SAVE_ANYWAY = "save_anyway"
+
+
+def _refuse_look_alikes(kind: str, form) -> None:
+    """The create form's duplicate guard, at the API's door: records that look like this
+    one are a 409 listing them, unless the body says "save_anyway": true."""
+    found = duplicate_guard.candidates_for(kind, *duplicate_guard.draft_names(kind, form))
+    if found:
+        raise ApiError(
+            409,
+            _(
+                'Records that look like this one exist. Send "save_anyway": true to create '
+                "it all the same."
+            ),
+            duplicates=[
+                {
+                    "id": c.record.id,
+                    "name": getattr(c.record, "name_en", None) or c.record.name,
+                    "reason": c.reason,
+                    "url": c.url,
+                }
+                for c in found
+            ],
+        )
 
 
 def _form_message(form) -> str:

@@ -214,3 +214,27 @@ def test_the_importer_refuses_it(staff_client, users, case):
     assert outcome == "failed", (outcome, reason)
     assert case.message in reason
     assert _count(case.kind) == before
+
+
+def test_the_api_runs_the_duplicate_guard_of_the_create_form(api, staff_client, users):
+    """The form lists look-alikes before saving; the API answers 409 with them, and
+    creates the record only when told to save anyway."""
+    existing = make_partner("Taizhou Bay New Area Administrative Committee")
+    db.session.commit()
+    body = {"name_en": "Taizhou Bay New Area Administrative Committee (Zhejiang)"}
+
+    page = staff_client.post_form("/partners/new", {**body, "kind": "government"})
+    assert page.status_code == 200 and 'name="save_anyway"' in page.text
+
+    refused = api["staff"].post("/api/v1/partners", json=body)
+    assert refused.status_code == 409, refused.json
+    assert [d["id"] for d in refused.json["duplicates"]] == [existing.id]
+    assert refused.json["duplicates"][0]["url"] == f"/partners/{existing.id}"
+    assert _count("partner") == 1
+
+    wrong = api["staff"].post("/api/v1/partners", json={**body, "save_anyway": "yes"})
+    assert wrong.status_code == 422 and "save_anyway" in wrong.json["errors"]
+
+    created = api["staff"].post("/api/v1/partners", json={**body, "save_anyway": True})
+    assert created.status_code == 201, created.json
+    assert _count("partner") == 2
