@@ -22,10 +22,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.contacts.models import Contact
 from crm.db import db
+from crm.partners.models import Partner
 from crm.records import RecordMixin
 from crm.text import search_blob
-from crm.vocab import AGREEMENT_STAGES, AGREEMENT_TYPES, AMENDMENT_KINDS, PARTY_ROLES, check_in
+from crm.vocab import (
+    AGREEMENT_STAGES,
+    AGREEMENT_TYPES,
+    AMENDMENT_KINDS,
+    PARTY_ROLES,
+    check_in,
+    label,
+)
 
 
 class Agreement(RecordMixin, db.Model):
@@ -222,10 +231,6 @@ class AgreementParty(db.Model):
     signatory = relationship("Contact")
 
     def audit_label(self) -> str:
-        from crm.contacts.models import Contact
-        from crm.partners.models import Partner
-        from crm.vocab import PARTY_ROLES, label
-
         partner = self.partner or db.session.get(Partner, self.partner_id)
         text = (
             f"{partner.name_en if partner else self.partner_id} — {label(PARTY_ROLES, self.role)}"

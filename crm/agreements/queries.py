@@ -10,6 +10,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.agreements.models import Agreement, AgreementParty, state_clause
+from crm.crud import load_or_404
 from crm.db import db
 from crm.listing import (
     Filter,
@@ -23,6 +24,8 @@ from crm.listing import (
     parse_id,
     partner_match_filters,
 )
+from crm.partners.models import Partner
+from crm.projects.models import Project, project_agreement
 from crm.text import like_pattern
 from crm.vocab import AGREEMENT_STAGES, AGREEMENT_STATES, AGREEMENT_TYPES, PARTNER_KINDS
 
@@ -66,7 +69,6 @@ def _partner(query, values):
 
 def with_party(conditions):
     """EXISTS a party to the agreement whose partner meets `conditions`."""
-    from crm.partners.models import Partner
 
     return exists().where(
         AgreementParty.agreement_id == Agreement.id,
@@ -128,7 +130,6 @@ def agreement_page(args=None):
 
 def party_filters(args):
     """partner_kind / partner_country: agreements with a party of that kind or country."""
-    from crm.partners.models import Partner
 
     return partner_match_filters(args, with_party, Partner.kind, Partner.country, PARTNER_KINDS)
 
@@ -136,7 +137,6 @@ def party_filters(args):
 def partners_named(values) -> list:
     """The partners a `partner` filter names, in its order, for the list's heading (one
     statement; unknown ids are left out)."""
-    from crm.partners.models import Partner
 
     try:
         ids = [parse_id(v) for v in (values or [])][:10]
@@ -153,8 +153,6 @@ DETAIL_LIMIT = 100
 
 def agreement_detail(agreement_id: int):
     """The agreement with everything its page shows, in a fixed number of statements."""
-    from crm.crud import load_or_404
-    from crm.projects.models import Project, project_agreement
 
     agreement = load_or_404(
         Agreement,

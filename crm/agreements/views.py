@@ -14,6 +14,7 @@ from crm.agreements.operations import AgreementError, save_agreement
 from crm.db import db
 from crm.documents.queries import documents_panel
 from crm.forms import EmptyForm
+from crm.partners.models import Partner
 from crm.records import can_archive, can_restore
 from crm.security import requires
 from crm.vocab import (
@@ -23,6 +24,7 @@ from crm.vocab import (
     PARTNER_KINDS,
     choices,
     countries,
+    label,
 )
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
@@ -53,8 +55,6 @@ def index():
 @bp.route("/lookup")
 @requires("staff")
 def lookup():
-    from crm.vocab import label
-
     return crud.lookup_response(
         Agreement,
         label=lambda a: a.display_name,
@@ -88,7 +88,6 @@ def _form_page(form, agreement):
 
 def _first_party():
     """?partner=<id> from a partner's page: that partner, when it exists and is current."""
-    from crm.partners.models import Partner
 
     try:
         partner_id = queries.parse_id(request.args.get("partner", ""))

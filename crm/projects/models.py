@@ -21,9 +21,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import db
+from crm.partners.models import Partner
 from crm.records import RecordMixin
 from crm.text import search_blob
-from crm.vocab import PROJECT_ROLES, PROJECT_STATUSES, check_in
+from crm.vocab import PROJECT_ROLES, PROJECT_STATUSES, check_in, label
 
 project_agreement = Table(
     "project_agreement",
@@ -122,9 +123,6 @@ class ProjectPartner(db.Model):
     partner = relationship("Partner")
 
     def audit_label(self) -> str:
-        from crm.partners.models import Partner
-        from crm.vocab import PROJECT_ROLES, label
-
         partner = self.partner or db.session.get(Partner, self.partner_id)
         return (
             f"{partner.name_en if partner else self.partner_id} — {label(PROJECT_ROLES, self.role)}"

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from crm.crud import load_or_404
 from crm.db import db
 from crm.listing import (
     Filter,
@@ -23,6 +24,7 @@ from crm.listing import (
     parse_id,
     partner_match_filters,
 )
+from crm.partners.models import Partner
 from crm.projects.models import (
     Indicator,
     IndicatorActual,
@@ -65,7 +67,6 @@ def _partner(query, values):
 
 def with_partner(conditions):
     """EXISTS a partner taking part in the project that meets `conditions`."""
-    from crm.partners.models import Partner
 
     return exists().where(
         ProjectPartner.project_id == Project.id,
@@ -213,14 +214,12 @@ def project_page(args=None):
 
 def partner_filters(args):
     """partner_kind / partner_country: projects with a partner of that kind or country."""
-    from crm.partners.models import Partner
 
     return partner_match_filters(args, with_partner, Partner.kind, Partner.country, PARTNER_KINDS)
 
 
 def project_detail(project_id: int):
     """The project with everything its page shows, in a fixed number of statements."""
-    from crm.crud import load_or_404
 
     project = load_or_404(
         Project,
@@ -244,7 +243,6 @@ def project_detail(project_id: int):
 
 def project_for_edit(project_id: int):
     """The project with every row its form shows."""
-    from crm.crud import load_or_404
 
     return load_or_404(
         Project,

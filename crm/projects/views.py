@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm import crud
 from crm.activities.timeline import timeline
 from crm.agreements.models import Agreement, AgreementParty
+from crm.agreements.queries import partners_named
 from crm.db import db
 from crm.documents.queries import documents_panel
 from crm.forms import EmptyForm
@@ -41,8 +42,6 @@ ROLE_FROM_PARTY = {
 @bp.route("/")
 @requires("staff")
 def index():
-    from crm.agreements.queries import partners_named
-
     page = queries.project_page()
     indicator = None
     if page.args.get("indicator"):
