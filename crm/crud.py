@@ -14,8 +14,8 @@ from crm import edits
 from crm.auth.models import User
 from crm.db import db
 from crm.forms import EmptyForm
-from crm.listing import MAX_ID, parse_id
-from crm.records import RecordError, can_archive, can_restore
+from crm.listing import parse_id
+from crm.records import RecordError, can_archive, can_restore, load_or_404  # noqa: F401 (re-exported for the views)
 from crm.search.queries import clean_query, ranked_ids
 from crm.text import like_pattern
 from crm.vocab import options
@@ -31,15 +31,6 @@ def record_from_arg(model, raw):
     except (TypeError, ValueError):
         return None
     return None if record is None or getattr(record, "is_archived", False) else record
-
-
-def load_or_404(model, record_id: int, *options):
-    if not 0 < record_id <= MAX_ID:
-        abort(404)
-    record = db.session.scalar(select(model).where(model.id == record_id).options(*options))
-    if record is None:
-        abort(404)
-    return record
 
 
 def owner_choices() -> list[tuple[int, str]]:

@@ -20,9 +20,7 @@ from crm.activities.models import (
     FollowUp,
     activity_partner,
 )
-from crm.agreements.models import Agreement
-from crm.agreements.queries import with_party
-from crm.crud import load_or_404
+from crm.agreements.models import Agreement, with_party
 from crm.db import db
 from crm.listing import (
     Filter,
@@ -39,7 +37,8 @@ from crm.listing import (
 )
 from crm.partners.models import Partner
 from crm.projects.models import Project
-from crm.projects.queries import with_partner as project_with_partner
+from crm.projects.models import with_partner as project_with_partner
+from crm.records import load_or_404
 from crm.text import like_pattern
 from crm.vocab import ACTIVITY_KINDS, PARTNER_KINDS
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    exists,
     false,
     or_,
     text,
@@ -239,3 +240,13 @@ class AgreementParty(db.Model):
             signatory = self.signatory or db.session.get(Contact, self.signatory_id)
             text += f" ({signatory.name if signatory else self.signatory_id})"
         return text
+
+
+def with_party(conditions):
+    """EXISTS a party to the agreement whose partner meets `conditions`."""
+
+    return exists().where(
+        AgreementParty.agreement_id == Agreement.id,
+        Partner.id == AgreementParty.partner_id,
+        *conditions,
+    )

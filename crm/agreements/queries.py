@@ -6,11 +6,10 @@ from datetime import date
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from crm.agreements.models import Agreement, AgreementParty, state_clause
-from crm.crud import load_or_404
+from crm.agreements.models import Agreement, AgreementParty, state_clause, with_party
 from crm.db import db
 from crm.listing import (
     Filter,
@@ -26,6 +25,7 @@ from crm.listing import (
 )
 from crm.partners.models import Partner
 from crm.projects.models import Project, project_agreement
+from crm.records import load_or_404
 from crm.text import like_pattern
 from crm.vocab import AGREEMENT_STAGES, AGREEMENT_STATES, AGREEMENT_TYPES, PARTNER_KINDS
 
@@ -65,16 +65,6 @@ def _partner(query, values):
         parties = select(AgreementParty.agreement_id).where(AgreementParty.partner_id == partner_id)
         query = query.where(Agreement.id.in_(parties))
     return query
-
-
-def with_party(conditions):
-    """EXISTS a party to the agreement whose partner meets `conditions`."""
-
-    return exists().where(
-        AgreementParty.agreement_id == Agreement.id,
-        Partner.id == AgreementParty.partner_id,
-        *conditions,
-    )
 
 
 def _currency(query, value):

@@ -6,7 +6,6 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm import crud
-from crm.activities.timeline import timeline
 from crm.agreements import queries
 from crm.agreements.forms import AgreementForm
 from crm.agreements.models import Agreement, AgreementParty
@@ -17,6 +16,7 @@ from crm.forms import EmptyForm
 from crm.partners.models import Partner
 from crm.records import can_archive, can_restore
 from crm.security import requires
+from crm.timeline import timeline
 from crm.vocab import (
     AGREEMENT_STAGES,
     AGREEMENT_STATES,

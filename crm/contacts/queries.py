@@ -8,7 +8,6 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from crm.agreements.models import Agreement, AgreementParty
 from crm.contacts.models import Contact, Position
-from crm.crud import load_or_404
 from crm.db import db
 from crm.listing import (
     Filter,
@@ -20,6 +19,7 @@ from crm.listing import (
     page_of,
     parse_id,
 )
+from crm.records import load_or_404
 from crm.text import like_pattern
 
 SORTS = {

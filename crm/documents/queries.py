@@ -12,13 +12,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.agreements.models import Agreement
 from crm.contacts.models import Contact
-from crm.crud import load_or_404
 from crm.db import db
 from crm.documents.forms import UploadForm
 from crm.documents.models import OWNER_KINDS, Document, DocumentVersion
 from crm.listing import MAX_ID
 from crm.partners.models import Partner
 from crm.projects.models import Project
+from crm.records import load_or_404
 
 PANEL_LIMIT = 100
 

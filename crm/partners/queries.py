@@ -11,7 +11,6 @@ from sqlalchemy.orm import joinedload, selectinload
 from crm.activities.models import Activity, activity_partner
 from crm.agreements.models import Agreement, AgreementParty
 from crm.contacts.models import Position
-from crm.crud import load_or_404
 from crm.db import db
 from crm.listing import (
     Filter,
@@ -25,6 +24,7 @@ from crm.listing import (
 )
 from crm.partners.models import Partner, Tag, partner_tag
 from crm.projects.models import Project, ProjectPartner
+from crm.records import load_or_404
 from crm.text import like_pattern
 from crm.vocab import PARTNER_KINDS, PARTNER_STATUSES
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    exists,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -248,3 +249,13 @@ class IndicatorActual(db.Model):
     def audit_label(self) -> str:
         value = format(self.value.normalize(), "f") if self.value is not None else "—"
         return f"{self.period}: {value}"
+
+
+def with_partner(conditions):
+    """EXISTS a partner taking part in the project that meets `conditions`."""
+
+    return exists().where(
+        ProjectPartner.project_id == Project.id,
+        Partner.id == ProjectPartner.partner_id,
+        *conditions,
+    )

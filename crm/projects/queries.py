@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from crm.crud import load_or_404
 from crm.db import db
 from crm.listing import (
     Filter,
@@ -32,7 +31,9 @@ from crm.projects.models import (
     Project,
     ProjectPartner,
     project_agreement,
+    with_partner,
 )
+from crm.records import load_or_404
 from crm.text import like_pattern
 from crm.vocab import PARTNER_KINDS, PROJECT_STATUSES
 
@@ -63,16 +64,6 @@ def _partner(query, values):
         )
         query = query.where(Project.id.in_(taking_part))
     return query
-
-
-def with_partner(conditions):
-    """EXISTS a partner taking part in the project that meets `conditions`."""
-
-    return exists().where(
-        ProjectPartner.project_id == Project.id,
-        Partner.id == ProjectPartner.partner_id,
-        *conditions,
-    )
 
 
 def running_from(day: date):
