@@ -10,11 +10,47 @@ from flask import Flask, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
+import crm.models  # noqa: F401  (every table registered before Alembic looks)
+from crm import availability, cli, i18n, main
 from crm import config as config_module
-from crm.availability import CRMFlask
-from crm.db import configure_sqlite, db
-from crm.extensions import babel, bootstrap, csrf, limiter, login_manager, migrate
+from crm.activities import views as activity_views
+from crm.admin import views as admin_views
+from crm.agreements import views as agreement_views
+from crm.api import settings as api_settings
+from crm.api import views as api_views
+from crm.api.errors import handle_http_error
+from crm.audit.display import HELPERS
+from crm.auth import views as auth_views
+from crm.auth.models import User, any_user_exists
+from crm.auth.setup import announce_setup_code
+from crm.availability import CRMFlask, database_unavailable
+from crm.config import LANGUAGES
+from crm.contacts import views as contact_views
+from crm.dashboard import views as dashboard_views
+from crm.dataio import views as dataio_views
+from crm.db import configure_sqlite, db, reading_only
+from crm.documents import views as document_views
+from crm.duplicates import views as duplicate_views
+from crm.extensions import babel, bootstrap, csrf, limiter, login_manager, migrate, trust_proxies
+from crm.feeds import views as feed_views
+from crm.hooks import install_write_hooks
+from crm.i18n import select_locale
+from crm.listing import select_options
 from crm.logs import configure_logging
+from crm.navigation import nav_items, role_label
+from crm.partners import views as partner_views
+from crm.projects import views as project_views
+from crm.rates import views as rate_views
+from crm.schema import (
+    UPGRADE_HINT,
+    SchemaBehind,
+    require_current_schema,
+    schema_is_current,
+    upgrade_if_needed,
+)
+from crm.search import views as search_views
+from crm.security import enforce_access, set_security_headers
+from crm.vocab import country_name, vocab_label
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -100,11 +136,6 @@ def is_sqlite(app: Flask) -> bool:
 
 
 def register_extensions(app: Flask) -> None:
-    import crm.models  # noqa: F401  (every table registered before Alembic looks)
-    from crm.extensions import trust_proxies
-    from crm.hooks import install_write_hooks
-    from crm.i18n import select_locale
-
     install_write_hooks()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -130,31 +161,11 @@ def register_extensions(app: Flask) -> None:
 def _load_user(token: str):
     from sqlalchemy import select
 
-    from crm.auth.models import User
-
     # Only an active user's current token is honoured: a rotated or deactivated one is dead.
     return db.session.scalar(select(User).where(User.session_token == token, User.active.is_(True)))
 
 
 def register_blueprints(app: Flask) -> None:
-    from crm import i18n, main
-    from crm.activities import views as activity_views
-    from crm.admin import views as admin_views
-    from crm.agreements import views as agreement_views
-    from crm.api import settings as api_settings
-    from crm.api import views as api_views
-    from crm.auth import views as auth_views
-    from crm.contacts import views as contact_views
-    from crm.dashboard import views as dashboard_views
-    from crm.dataio import views as dataio_views
-    from crm.documents import views as document_views
-    from crm.duplicates import views as duplicate_views
-    from crm.feeds import views as feed_views
-    from crm.partners import views as partner_views
-    from crm.projects import views as project_views
-    from crm.rates import views as rate_views
-    from crm.search import views as search_views
-
     for module in (
         main,
         auth_views,
@@ -179,9 +190,6 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from crm.auth.models import any_user_exists
-    from crm.security import enforce_access, set_security_headers
-
     first_run_open = {"auth.setup", "i18n.set_language", "static", "bootstrap.static"}
 
     @app.before_request
@@ -202,18 +210,11 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(enforce_access)
     app.after_request(set_security_headers)
 
-    from crm.listing import select_options
-
     app.jinja_env.globals["select_options"] = select_options  # for the list macros
 
     @app.context_processor
     def inject_globals():
         from flask_babel import get_locale
-
-        from crm.audit.display import HELPERS
-        from crm.config import LANGUAGES
-        from crm.navigation import nav_items, role_label
-        from crm.vocab import country_name, vocab_label
 
         return {
             **HELPERS,
@@ -239,8 +240,6 @@ def register_errorhandlers(app: Flask) -> None:
 
     def render_error(error):
         if request.path.startswith("/api/"):  # no such API route or method: JSON too
-            from crm.api.errors import handle_http_error
-
             return handle_http_error(error)
         code = getattr(error, "code", 500) or 500
         if code == 500:
@@ -261,14 +260,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_database_recovery(app: Flask) -> None:
     """503 with Retry-After when the database is gone (reads are run again first)."""
-    from crm import availability
 
     availability.register(app)
 
 
 def register_commands(app: Flask) -> None:
-    from crm import cli
-
     cli.register(app)
 
 
@@ -282,11 +278,6 @@ def prepare_database(app: Flask) -> None:
     """
     if app.config.get("TESTING") or not _starting_to_serve():
         return
-    from crm.auth.models import any_user_exists
-    from crm.auth.setup import announce_setup_code
-    from crm.availability import database_unavailable
-    from crm.db import reading_only
-    from crm.schema import SchemaBehind, require_current_schema, upgrade_if_needed
 
     with app.app_context():
         try:
@@ -322,7 +313,6 @@ def _starting_to_serve() -> bool:
 
 def _refuse_requests_until_upgraded(app: Flask) -> None:
     """Serve nothing but an explanation while the schema is behind the code."""
-    from crm.schema import UPGRADE_HINT, schema_is_current
 
     @app.before_request
     def schema_gate():

@@ -26,6 +26,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import ServiceUnavailable
 
+from crm.api.errors import error_response
 from crm.db import db
 from crm.extensions import login_manager
 
@@ -142,8 +143,6 @@ def handle_unavailable(error: DatabaseUnavailable):
 def _unavailable_response():
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
     if request.path.startswith("/api/"):  # outside the API blueprint's own handlers
-        from crm.api.errors import error_response
-
         return error_response(503, headers=headers)
     title, detail = unavailable_message()
     g.error_code = 503

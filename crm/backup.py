@@ -30,6 +30,8 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
 
 from crm.db import db, reading_only
+from crm.documents import storage
+from crm.schema import UPGRADE_HINT, head_revisions
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite3"
@@ -106,7 +108,6 @@ def _record_counts(conn) -> dict[str, int]:
 
 def make_backup(output: Path) -> Path:
     """Write a backup folder under `output` and return its path."""
-    from crm.documents import storage
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = output / f"crm-backup-{stamp}"
@@ -261,7 +262,6 @@ def database_has_records() -> bool:
 
 def restore_backup(source: Path, force: bool = False) -> dict:
     """Put the backup at `source` in place of this instance's database and documents."""
-    from crm.documents import storage
 
     manifest = read_manifest(source)
     kind = "sqlite" if _is_sqlite() else "postgresql"
@@ -353,7 +353,6 @@ def backup_command(output: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Replace an instance that has records or documents.")
 def restore_command(path: Path, force: bool) -> None:
     """Restore a backup folder into this instance (stop the app first)."""
-    from crm.schema import UPGRADE_HINT, head_revisions
 
     manifest = restore_backup(path, force=force)
     click.echo(

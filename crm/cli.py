@@ -11,7 +11,14 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
+from crm import demo as demo_data
+from crm.auth.cli import user_cli
+from crm.backup import backup_command, restore_command
 from crm.db import db
+from crm.documents.cli import documents_cli
+from crm.duplicates.cli import duplicates_cli
+from crm.i18n_cli import translate_cli
+from crm.schema import SchemaBehind, optimize_statistics, require_current_schema, upgrade_if_needed
 
 WEAK_SECRETS = {"dev", "secret", "changeme", "change-me", "development", "test", "password"}
 
@@ -104,14 +111,11 @@ def demo(scale, agreements):
     """Load the seed story as real records (or, with --scale N, synthetic bulk data)."""
     import time
 
-    from crm import demo as demo_data
-
     _migrate_for_demo()
     started = time.perf_counter()
     if scale:
         counts = demo_data.add_synthetic(scale, agreements=agreements)
         db.session.commit()
-        from crm.schema import optimize_statistics
 
         optimize_statistics()
         made = ", ".join(f"{v:,} {k}" for k, v in counts.items())
@@ -132,7 +136,6 @@ def _migrate_for_demo() -> None:
     app = current_app._get_current_object()
     if app.config.get("TESTING"):
         return
-    from crm.schema import upgrade_if_needed
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and app.config["AUTO_UPGRADE"]:
         upgrade_if_needed()
@@ -150,7 +153,6 @@ def _require_current_schema() -> None:
     app = current_app._get_current_object()
     if app.config.get("TESTING"):  # test databases are made by create_all
         return
-    from crm.schema import SchemaBehind, require_current_schema
 
     try:
         require_current_schema()
@@ -178,11 +180,6 @@ def _checking_schema_first(command: click.Command) -> None:
 
 def register(app: Flask) -> None:
     """Every command, in one place: a group per package, plus the deployment commands."""
-    from crm.auth.cli import user_cli
-    from crm.backup import backup_command, restore_command
-    from crm.documents.cli import documents_cli
-    from crm.duplicates.cli import duplicates_cli
-    from crm.i18n_cli import translate_cli
 
     for command in (
         user_cli,

@@ -18,6 +18,7 @@ ENV_ALIASES = {
 }
 
 ROLES = ("staff", "manager", "admin")
+ROLE_LEVEL = {"staff": 1, "manager": 2, "admin": 3}
 LANGUAGES = {"en": "English", "zh_Hans": "简体中文"}
 
 

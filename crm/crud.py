@@ -10,10 +10,13 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm import edits
 from crm.auth.models import User
 from crm.db import db
 from crm.forms import EmptyForm
-from crm.records import RecordError, can_archive, can_restore
+from crm.listing import parse_id
+from crm.records import RecordError, can_archive, can_restore, load_or_404  # noqa: F401 (re-exported for the views)
+from crm.search.queries import clean_query, ranked_ids
 from crm.text import like_pattern
 from crm.vocab import options
 
@@ -22,24 +25,12 @@ LOOKUP_LIMIT = 15
 
 def record_from_arg(model, raw):
     """The live (not archived) record whose id is in a URL argument, or None."""
-    from crm.listing import parse_id
 
     try:
         record = db.session.get(model, parse_id(raw))
     except (TypeError, ValueError):
         return None
     return None if record is None or getattr(record, "is_archived", False) else record
-
-
-def load_or_404(model, record_id: int, *options):
-    from crm.listing import MAX_ID
-
-    if not 0 < record_id <= MAX_ID:
-        abort(404)
-    record = db.session.scalar(select(model).where(model.id == record_id).options(*options))
-    if record is None:
-        abort(404)
-    return record
 
 
 def owner_choices() -> list[tuple[int, str]]:
@@ -78,7 +69,6 @@ def edit_record(record, build, save, reload=None):
     a unique key, on PostgreSQL), come back merged with the record as it is now; nothing
     is written (see crm.edits).
     """
-    from crm import edits
 
     if request.method != "POST":
         form = build(None)
@@ -155,7 +145,6 @@ def restore_record(record, redirect_to: str):
 def lookup_response(model, label, detail=None, extra_where=(), options=()):
     """JSON for a picker: records whose names contain the query, ranked as search ranks
     them (whole name, name prefix, word prefix, anywhere), read from the search index."""
-    from crm.search.queries import clean_query, ranked_ids
 
     q = clean_query(request.args.get("q", ""))
     if not q:

@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import BooleanField, FieldList, HiddenField, SelectFieldBase
 
+from crm.audit.queries import changes_since
 from crm.forms import RecordPicker, RowForm
 
 SALT = "crm-edit-loaded"
@@ -182,7 +183,6 @@ def merge(form, record, theirs_form) -> None:
     Without the loaded values (a page from before they were sent, a hand-made post) no
     one can tell who changed a field: every field that differs is flagged, never taken.
     """
-    from crm.audit.queries import changes_since
 
     loaded = loaded_digests(form)
     merged_in, conflicts = [], []

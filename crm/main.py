@@ -9,7 +9,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from crm.activities.models import Activity, ActivityPartner
+from crm.activities.queries import follow_ups_for
+from crm.dashboard.figures.deadlines import deadlines
+from crm.dashboard.figures.filters import DashboardFilters
 from crm.db import db
+from crm.partners.models import Partner
+from crm.projects.models import Milestone, Project
 from crm.security import requires
 
 bp = Blueprint("main", __name__)
@@ -19,10 +25,6 @@ SOON = timedelta(days=90)
 
 def home_data(user, today: date | None = None) -> dict:
     """A fixed handful of queries, each limited, whatever the size of the data."""
-    from crm.activities.models import Activity, ActivityPartner
-    from crm.activities.queries import follow_ups_for
-    from crm.partners.models import Partner
-    from crm.projects.models import Milestone, Project
 
     today = today or date.today()
     follow_ups, _done = follow_ups_for(user.id, show_done=False, limit=10)
@@ -34,8 +36,6 @@ def home_data(user, today: date | None = None) -> dict:
     ).all()
     # My signed agreements with a notice deadline or an expiry (current term, rolled for
     # auto-renewing ones) in the next 90 days: the dashboard's bounded candidate search.
-    from crm.dashboard.figures.deadlines import deadlines
-    from crm.dashboard.figures.filters import DashboardFilters
 
     mine = DashboardFilters(start=today, end=today, owner=user.id)
     coming_due = deadlines(mine, today)["rows"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user
 
-from crm.activities.timeline import timeline
 from crm.documents.queries import documents_panel
 from crm.forms import EmptyForm
 from crm.records import can_archive, can_restore
+from crm.timeline import timeline
 
 
 def record_page(template: str, kind: str, record, **context):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer
+from flask import abort
+from sqlalchemy import ForeignKey, Integer, select
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from crm.db import TimestampMixin, UTCDateTime, utcnow
+from crm.db import TimestampMixin, UTCDateTime, db, utcnow
+from crm.listing import MAX_ID
 
 
 class RecordError(Exception):
@@ -132,3 +134,13 @@ def can_restore(user, record) -> bool:
     """Managers restore archived records, except one merged into another: its links are
     the survivor's now and its page leads there, so it would come back as an empty twin."""
     return user.has_role("manager") and getattr(record, "merged_into_id", None) is None
+
+
+def load_or_404(model, record_id: int, *options):
+    """The record with this id (loaded with these options), or a 404."""
+    if not 0 < record_id <= MAX_ID:
+        abort(404)
+    record = db.session.scalar(select(model).where(model.id == record_id).options(*options))
+    if record is None:
+        abort(404)
+    return record

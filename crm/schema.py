@@ -8,7 +8,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from crm.db import db, reading_only
+from crm.db import db, optimize_sqlite, reading_only
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 UPGRADE_HINT = "flask --app crm db upgrade"
@@ -60,7 +60,6 @@ def upgrade_if_needed() -> bool:
 
 def optimize_statistics() -> None:
     """Refresh SQLite's planner statistics for every table (after migrations, bulk loads)."""
-    from crm.db import optimize_sqlite
 
     if db.engine.dialect.name != "sqlite":
         return  # PostgreSQL's autovacuum analyses tables as they change

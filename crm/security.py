@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 from flask import abort, current_app, request
 from flask_login import current_user
 
-from crm.auth.models import ROLE_LEVEL
+from crm.config import ROLE_LEVEL
 from crm.extensions import login_manager
 
 PUBLIC = "public"

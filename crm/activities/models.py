@@ -20,7 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.contacts.models import Contact
 from crm.db import UTCDateTime, db
+from crm.db import db as _db
 from crm.records import RecordMixin
 from crm.text import search_blob
 from crm.vocab import ACTIVITY_KINDS, ATTENDEE_ROLES, check_in
@@ -138,8 +140,6 @@ class _Link:
     def audit_label(self) -> str:
         record = getattr(self, self.record_kind)
         if record is None:
-            from crm.db import db as _db
-
             model = type(self).__mapper__.relationships[self.record_kind].mapper.class_
             record = _db.session.get(model, getattr(self, f"{self.record_kind}_id"))
         return getattr(record, "display_name", None) or getattr(record, "title", "")
@@ -203,8 +203,6 @@ class ActivityAttendee(db.Model):
     contact = relationship("Contact")
 
     def audit_label(self) -> str:
-        from crm.contacts.models import Contact
-
         contact = self.contact or db.session.get(Contact, self.contact_id)
         return f"{contact.name if contact else self.contact_id} ({self.role})"
 

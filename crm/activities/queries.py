@@ -18,13 +18,16 @@ from crm.activities.models import (
     ActivityPartner,
     ActivityProject,
     FollowUp,
+    activity_partner,
 )
+from crm.agreements.models import Agreement, with_party
 from crm.db import db
 from crm.listing import (
     Filter,
     Sort,
     archived_filter,
     choice_filter,
+    country_code,
     hide_archived,
     int_filter,
     list_query,
@@ -32,6 +35,10 @@ from crm.listing import (
     parse_id,
     partner_match_filters,
 )
+from crm.partners.models import Partner
+from crm.projects.models import Project
+from crm.projects.models import with_partner as project_with_partner
+from crm.records import load_or_404
 from crm.text import like_pattern
 from crm.vocab import ACTIVITY_KINDS, PARTNER_KINDS
 
@@ -84,8 +91,6 @@ FILTERS = [
 
 def with_partner(conditions):
     """EXISTS a partner linked to the activity that meets `conditions`."""
-    from crm.activities.models import activity_partner
-    from crm.partners.models import Partner
 
     link = activity_partner.c
     return exists().where(
@@ -95,7 +100,6 @@ def with_partner(conditions):
 
 def partner_filters(args):
     """partner_kind / partner_country: activities linked to a partner of that kind/country."""
-    from crm.partners.models import Partner
 
     return partner_match_filters(args, with_partner, Partner.kind, Partner.country, PARTNER_KINDS)
 
@@ -123,8 +127,6 @@ def activity_page(args=None):
 
 
 def activity_detail(activity_id: int):
-    from crm.crud import load_or_404
-
     return load_or_404(
         Activity,
         activity_id,
@@ -153,11 +155,6 @@ def follow_up_assignee(args, user) -> int | None:
 def follow_up_about_partner(conditions):
     """Follow-ups about a partner meeting `conditions`, or about an agreement or project
     such a partner is a party to / takes part in."""
-    from crm.agreements.models import Agreement
-    from crm.agreements.queries import with_party
-    from crm.partners.models import Partner
-    from crm.projects.models import Project
-    from crm.projects.queries import with_partner as project_with_partner
 
     return or_(
         exists().where(Partner.id == FollowUp.partner_id, *conditions),
@@ -169,8 +166,6 @@ def follow_up_about_partner(conditions):
 def follow_up_filters(args) -> tuple[list, dict, dict]:
     """The follow-ups page's filters beyond the assignee: overdue=1, partner_kind and
     partner_country (same meaning as on the other lists). Returns (clauses, kept, errors)."""
-    from crm.listing import country_code
-    from crm.partners.models import Partner
 
     clauses, kept, errors = [], {}, {}
     if args.get("overdue"):

@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from crm.audit.queries import audit_page
 from crm.auth import operations
 from crm.auth.forms import EditUserForm, NewUserForm, ResetPasswordForm
 from crm.auth.models import User
@@ -126,7 +127,6 @@ RECORD_ENDPOINTS = {
 @requires("admin")
 def audit_log():
     """Every change to every record, filterable by user, record kind and date."""
-    from crm.audit.queries import audit_page
 
     page = audit_page()
     users_list = db.session.execute(select(User.id, User.name).order_by(User.name)).all()

@@ -16,16 +16,26 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    exists,
     false,
     or_,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.contacts.models import Contact
 from crm.db import db
+from crm.partners.models import Partner
 from crm.records import RecordMixin
 from crm.text import search_blob
-from crm.vocab import AGREEMENT_STAGES, AGREEMENT_TYPES, AMENDMENT_KINDS, PARTY_ROLES, check_in
+from crm.vocab import (
+    AGREEMENT_STAGES,
+    AGREEMENT_TYPES,
+    AMENDMENT_KINDS,
+    PARTY_ROLES,
+    check_in,
+    label,
+)
 
 
 class Agreement(RecordMixin, db.Model):
@@ -222,10 +232,6 @@ class AgreementParty(db.Model):
     signatory = relationship("Contact")
 
     def audit_label(self) -> str:
-        from crm.contacts.models import Contact
-        from crm.partners.models import Partner
-        from crm.vocab import PARTY_ROLES, label
-
         partner = self.partner or db.session.get(Partner, self.partner_id)
         text = (
             f"{partner.name_en if partner else self.partner_id} — {label(PARTY_ROLES, self.role)}"
@@ -234,3 +240,13 @@ class AgreementParty(db.Model):
             signatory = self.signatory or db.session.get(Contact, self.signatory_id)
             text += f" ({signatory.name if signatory else self.signatory_id})"
         return text
+
+
+def with_party(conditions):
+    """EXISTS a party to the agreement whose partner meets `conditions`."""
+
+    return exists().where(
+        AgreementParty.agreement_id == Agreement.id,
+        Partner.id == AgreementParty.partner_id,
+        *conditions,
+    )

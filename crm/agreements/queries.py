@@ -6,10 +6,10 @@ from datetime import date
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from crm.agreements.models import Agreement, AgreementParty, state_clause
+from crm.agreements.models import Agreement, AgreementParty, state_clause, with_party
 from crm.db import db
 from crm.listing import (
     Filter,
@@ -23,6 +23,9 @@ from crm.listing import (
     parse_id,
     partner_match_filters,
 )
+from crm.partners.models import Partner
+from crm.projects.models import Project, project_agreement
+from crm.records import load_or_404
 from crm.text import like_pattern
 from crm.vocab import AGREEMENT_STAGES, AGREEMENT_STATES, AGREEMENT_TYPES, PARTNER_KINDS
 
@@ -62,17 +65,6 @@ def _partner(query, values):
         parties = select(AgreementParty.agreement_id).where(AgreementParty.partner_id == partner_id)
         query = query.where(Agreement.id.in_(parties))
     return query
-
-
-def with_party(conditions):
-    """EXISTS a party to the agreement whose partner meets `conditions`."""
-    from crm.partners.models import Partner
-
-    return exists().where(
-        AgreementParty.agreement_id == Agreement.id,
-        Partner.id == AgreementParty.partner_id,
-        *conditions,
-    )
 
 
 def _currency(query, value):
@@ -128,7 +120,6 @@ def agreement_page(args=None):
 
 def party_filters(args):
     """partner_kind / partner_country: agreements with a party of that kind or country."""
-    from crm.partners.models import Partner
 
     return partner_match_filters(args, with_party, Partner.kind, Partner.country, PARTNER_KINDS)
 
@@ -136,7 +127,6 @@ def party_filters(args):
 def partners_named(values) -> list:
     """The partners a `partner` filter names, in its order, for the list's heading (one
     statement; unknown ids are left out)."""
-    from crm.partners.models import Partner
 
     try:
         ids = [parse_id(v) for v in (values or [])][:10]
@@ -153,8 +143,6 @@ DETAIL_LIMIT = 100
 
 def agreement_detail(agreement_id: int):
     """The agreement with everything its page shows, in a fixed number of statements."""
-    from crm.crud import load_or_404
-    from crm.projects.models import Project, project_agreement
 
     agreement = load_or_404(
         Agreement,

@@ -6,7 +6,6 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm import crud
-from crm.activities.timeline import timeline
 from crm.agreements import queries
 from crm.agreements.forms import AgreementForm
 from crm.agreements.models import Agreement, AgreementParty
@@ -14,8 +13,10 @@ from crm.agreements.operations import AgreementError, save_agreement
 from crm.db import db
 from crm.documents.queries import documents_panel
 from crm.forms import EmptyForm
+from crm.partners.models import Partner
 from crm.records import can_archive, can_restore
 from crm.security import requires
+from crm.timeline import timeline
 from crm.vocab import (
     AGREEMENT_STAGES,
     AGREEMENT_STATES,
@@ -23,6 +24,7 @@ from crm.vocab import (
     PARTNER_KINDS,
     choices,
     countries,
+    label,
 )
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
@@ -53,8 +55,6 @@ def index():
 @bp.route("/lookup")
 @requires("staff")
 def lookup():
-    from crm.vocab import label
-
     return crud.lookup_response(
         Agreement,
         label=lambda a: a.display_name,
@@ -88,7 +88,6 @@ def _form_page(form, agreement):
 
 def _first_party():
     """?partner=<id> from a partner's page: that partner, when it exists and is current."""
-    from crm.partners.models import Partner
 
     try:
         partner_id = queries.parse_id(request.args.get("partner", ""))

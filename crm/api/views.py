@@ -25,6 +25,7 @@ from crm.api.errors import ApiError
 from crm.api.fields import ShapeErrors, empty_rows, form_errors, to_formdata
 from crm.api.openapi import document
 from crm.api.resources import RESOURCES, Resource, read_only_schema, represent
+from crm.audit.queries import changes_since
 from crm.crud import apply_errors
 from crm.db import db
 from crm.duplicates import guard as duplicate_guard
@@ -223,8 +224,6 @@ def _expected_version(body: dict):
 
 
 def _stale(resource: Resource, record, loaded=None):
-    from crm.audit.queries import changes_since
-
     current = db.session.scalar(
         select(resource.model.version_id).where(resource.model.id == record.id)
     )

@@ -21,7 +21,7 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from crm.audit.models import AuditEntry
-from crm.db import utcnow
+from crm.db import db, utcnow
 
 # Derived or bookkeeping columns: their changes are not news to anyone.
 IGNORED = {
@@ -136,8 +136,6 @@ def _fk_label(session, column, value):
 
 @lru_cache(maxsize=64)
 def _model_for_table(name: str):
-    from crm.db import db
-
     for mapper in db.Model.registry.mappers:
         if mapper.local_table is not None and mapper.local_table.name == name:
             return mapper.class_

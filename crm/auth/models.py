@@ -10,10 +10,9 @@ from sqlalchemy import Boolean, CheckConstraint, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from crm.config import ROLES
+from crm.config import ROLE_LEVEL, ROLES
 from crm.db import TimestampMixin, UTCDateTime, db
 
-ROLE_LEVEL = {"staff": 1, "manager": 2, "admin": 3}
 MIN_PASSWORD_LENGTH = 12
 
 

@@ -6,10 +6,19 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 
-from crm.api import tokens as api_tokens
 from crm.auth.models import MIN_PASSWORD_LENGTH, ROLE_LEVEL, User, get_by_email, normalize_email
 from crm.db import db
-from crm.feeds import operations as feeds
+
+# What else dies with a deactivated account: the API's tokens and the calendar feed. Those
+# tables belong to doors above this package, so `crm.hooks.install_write_hooks` registers
+# them here (`on_deactivate`) rather than this module importing them.
+_ON_DEACTIVATE: list = []
+
+
+def on_deactivate(revoke) -> None:
+    """Call `revoke(user)` whenever an account is deactivated (registered once)."""
+    if revoke not in _ON_DEACTIVATE:
+        _ON_DEACTIVATE.append(revoke)
 
 
 class AccountError(Exception):
@@ -76,8 +85,10 @@ def deactivate(user: User) -> None:
         _refuse_if_last_admin(user)
     user.active = False
     user.rotate_session_token()
-    api_tokens.revoke_all(user)
-    feeds.revoke(user)
+    if not _ON_DEACTIVATE:  # never deactivate without revoking what the user left behind
+        raise RuntimeError("crm.hooks.install_write_hooks() was not called")
+    for revoke in _ON_DEACTIVATE:
+        revoke(user)
 
 
 def reactivate(user: User) -> None:

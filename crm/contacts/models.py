@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import db
+from crm.partners.models import Partner
 from crm.records import RecordMixin
 from crm.text import search_blob
 from crm.vocab import NAME_KINDS, check_in
@@ -110,9 +111,6 @@ class Position(db.Model):
     partner = relationship("Partner")
 
     def audit_label(self) -> str:
-        from crm.db import db
-        from crm.partners.models import Partner
-
         partner = self.partner or db.session.get(Partner, self.partner_id)
         dates = f"{self.start_date or ''}–{self.end_date or ''}"
         return f"{self.title} · {partner.name_en if partner else self.partner_id} ({dates})"

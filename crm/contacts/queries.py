@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from crm.agreements.models import Agreement, AgreementParty
 from crm.contacts.models import Contact, Position
 from crm.db import db
 from crm.listing import (
@@ -18,6 +19,7 @@ from crm.listing import (
     page_of,
     parse_id,
 )
+from crm.records import load_or_404
 from crm.text import like_pattern
 
 SORTS = {
@@ -63,8 +65,6 @@ DETAIL_LIMIT = 100
 
 def contact_detail(contact_id: int):
     """The contact with its positions and the agreements they signed, in fixed statements."""
-    from crm.agreements.models import Agreement, AgreementParty
-    from crm.crud import load_or_404
 
     contact = load_or_404(
         Contact,

@@ -26,6 +26,7 @@ from flask import current_app, g, has_app_context
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, inspect, select, text
 
+from crm.dashboard.models import DashboardVersion
 from crm.db import db
 
 KEY = "dashboard_cache"
@@ -98,8 +99,6 @@ def app_cache(app=None) -> DashboardCache:
 def current_version() -> int:
     """The shared version, read once per request (0 before any write bumped it)."""
     if "dashboard_version" not in g:
-        from crm.dashboard.models import DashboardVersion
-
         g.dashboard_version = (
             db.session.scalar(select(DashboardVersion.version).where(DashboardVersion.id == 1)) or 0
         )

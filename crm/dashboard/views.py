@@ -10,9 +10,19 @@ from flask_babel import gettext as _
 
 from crm import crud
 from crm.dashboard import cache, queries
+from crm.dashboard import network as net
 from crm.dashboard.figures.filters import DEFAULT_CURRENCY, parse_filters
+from crm.dashboard.milestones import milestone_page
 from crm.security import requires
-from crm.vocab import PARTNER_KINDS, choices, countries, country_name
+from crm.vocab import (
+    AGREEMENT_STAGES,
+    PARTNER_KINDS,
+    PROJECT_STATUSES,
+    choices,
+    countries,
+    country_name,
+    label,
+)
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -176,8 +186,6 @@ def milestones():
     """Milestones by due day: what the dashboard's milestone figures drill down to."""
     from datetime import date
 
-    from crm.dashboard.milestones import milestone_page
-
     return render_template(
         "dashboard/milestones.html",
         page=milestone_page(),
@@ -193,9 +201,6 @@ def milestones():
 def network():
     """The partner network: who shares agreements and projects with whom."""
     from urllib.parse import urlencode
-
-    from crm.dashboard import network as net
-    from crm.vocab import label
 
     filters = net.parse_filters(request.args)
     data = cache.cached(
@@ -261,9 +266,6 @@ def network_link():
     """What two partners share (JSON for the network page's panel): their agreements and
     projects in the network's period, with links to the lists showing all of them."""
     from flask import jsonify
-
-    from crm.dashboard import network as net
-    from crm.vocab import AGREEMENT_STAGES, PROJECT_STATUSES, label
 
     filters = net.parse_filters(request.args)
     detail = net.link_detail(filters, request.args.get("a"), request.args.get("b"))

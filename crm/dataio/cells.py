@@ -22,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from crm.vocab import _countries
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -206,8 +208,6 @@ def vocab_value(value, vocabulary) -> str | None:
 
 def country_value(value) -> str | None:
     """An ISO 3166 alpha-2 code from the code or the country's English or Chinese name."""
-    from crm.vocab import _countries
-
     text = fold(cell_text(value))
     if not text:
         return None

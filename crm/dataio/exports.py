@@ -27,8 +27,11 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from crm.activities import queries as activity_queries
+from crm.activities.models import Activity, ActivityContact
 from crm.audit import trail
 from crm.dataio.cells import guard_formula
 from crm.dataio.columns import Column
@@ -69,13 +72,9 @@ def _listed_batches(builder: Callable, options: Callable[[], tuple] = tuple):
 
 
 def _follow_up_batches(args, session: Session, size: int) -> Iterator[list]:
-    from flask_login import current_user
-
-    from crm.activities import queries
-
-    assignee = queries.follow_up_assignee(args, current_user)
-    clauses, _kept, _errors = queries.follow_up_filters(args)
-    for query in queries.follow_up_queries(assignee, args.get("done") == "1", clauses):
+    assignee = activity_queries.follow_up_assignee(args, current_user)
+    clauses, _kept, _errors = activity_queries.follow_up_filters(args)
+    for query in activity_queries.follow_up_queries(assignee, args.get("done") == "1", clauses):
         if query is None:
             continue
         result = session.scalars(query.execution_options(yield_per=size))
@@ -151,8 +150,6 @@ def _follow_up_columns():
 
 
 def _activity_options():
-    from crm.activities.models import Activity, ActivityContact
-
     return (selectinload(Activity.contact_links).joinedload(ActivityContact.contact),)
 
 

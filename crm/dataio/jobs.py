@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from crm.audit import trail
+from crm.audit.display import field_label
 from crm.audit.models import AuditEntry
 from crm.dataio import sources
 from crm.dataio.cells import guard_formula
@@ -480,8 +481,6 @@ def _outcome(creating, record, before, created_partners):
         return "created", note, record.id
     if not before:
         return "skipped", str(_l("Already up to date: nothing to change.")), record.id
-    from crm.audit.display import field_label
-
     keys = list(before.get("fields", {})) + list(before.get("added", {}))
     fields = ", ".join(sorted(field_label(key) for key in keys))
     return "updated", str(_l("Changed: %(fields)s.", fields=fields)), record.id

@@ -26,6 +26,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from crm.dataio.cells import unguard_formula
 from crm.documents import filetypes
 
 MAX_COLUMNS = 200
@@ -166,8 +167,6 @@ def sniff_delimiter(path: Path, encoding: str) -> str:
 
 
 def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list]:
-    from crm.dataio.cells import unguard_formula
-
     with open(path, encoding=encoding, newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         try:

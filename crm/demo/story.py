@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from crm.activities.models import LINK_CLASSES, Activity, ActivityAttendee
 from crm.agreements.models import Agreement, AgreementParty
 from crm.contacts.models import Contact, Position
 from crm.db import db
@@ -28,6 +29,7 @@ from crm.projects.models import (
     Project,
     ProjectPartner,
 )
+from crm.projects.operations import ensure_standard_indicator_kinds
 
 
 @cache
@@ -41,7 +43,6 @@ STORY_DAY: date = story_data()["day"]
 
 def indicator_kinds_by_code() -> dict[str, IndicatorKind]:
     """Every indicator kind by its code, the standard ones created first if missing."""
-    from crm.projects.operations import ensure_standard_indicator_kinds
 
     ensure_standard_indicator_kinds()
     return {k.code: k for k in db.session.scalars(select(IndicatorKind))}
@@ -94,8 +95,6 @@ def _contact(name, name_zh=None, positions=(), notes=None):
 
 
 def _activity(title, kind, location, *, occurred, timezone, summary, attendees, links):
-    from crm.activities.models import LINK_CLASSES, Activity, ActivityAttendee
-
     activity = Activity(
         title=title,
         kind=kind,

@@ -12,7 +12,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, insert, select, text
 
+from crm.activities.models import Activity, activity_partner
 from crm.agreements.models import Agreement, AgreementParty
+from crm.audit.trail import record_bulk
 from crm.contacts.models import Contact, Position
 from crm.db import db, utcnow
 from crm.demo.story import indicator_kinds_by_code
@@ -289,7 +291,6 @@ def add_synthetic(n: int, seed: int = 2021, agreements: int | None = None) -> di
     _synthetic_indicators(rng, projects)
     activities = _synthetic_activities(rng, n, first_partner, now)
     # These rows bypassed the ORM, so the audit trail is written for them explicitly.
-    from crm.audit.trail import record_bulk
 
     source = {"source": ["", "demo --scale"]}
     for record_type, rows in (
@@ -363,8 +364,6 @@ def _synthetic_indicators(rng, projects) -> None:
 def _synthetic_activities(rng, n, first_partner, now) -> list[dict]:
     """n/2 meetings and calls over the last six years, each linked to one partner."""
     from datetime import UTC, datetime, time
-
-    from crm.activities.models import Activity, activity_partner
 
     first_activity = _next_id(Activity)
     activities, links = [], []

@@ -10,10 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm.crud import load_or_404
+from crm.agreements.models import Agreement
+from crm.contacts.models import Contact
 from crm.db import db
+from crm.documents.forms import UploadForm
 from crm.documents.models import OWNER_KINDS, Document, DocumentVersion
 from crm.listing import MAX_ID
+from crm.partners.models import Partner
+from crm.projects.models import Project
+from crm.records import load_or_404
 
 PANEL_LIMIT = 100
 
@@ -26,11 +31,6 @@ RECORD_ENDPOINTS = {
 
 
 def record_model(kind: str):
-    from crm.agreements.models import Agreement
-    from crm.contacts.models import Contact
-    from crm.partners.models import Partner
-    from crm.projects.models import Project
-
     return {"partner": Partner, "contact": Contact, "agreement": Agreement, "project": Project}[
         kind
     ]
@@ -56,7 +56,6 @@ class Panel:
 
 def documents_panel(kind: str, record) -> Panel:
     """A record's documents with their newest version and its uploader: one statement."""
-    from crm.documents.forms import UploadForm
 
     rows = db.session.scalars(
         select(Document)

@@ -27,10 +27,12 @@ from crm.audit.models import AuditEntry
 from crm.db import db
 from crm.documents import filetypes, queries, storage
 from crm.documents.forms import DetailsForm, UploadForm, VersionForm
+from crm.documents.models import DOCUMENT_KINDS
 from crm.documents.operations import DocumentError, add_version, attach_document, update_details
 from crm.forms import EmptyForm
 from crm.records import can_archive, can_restore
 from crm.security import requires
+from crm.vocab import label
 
 bp = Blueprint("documents", __name__, url_prefix="/documents", cli_group=None)
 
@@ -77,9 +79,6 @@ def filesize(size: int) -> str:
 
 @bp.app_template_global()
 def document_kind_label(code: str) -> str:
-    from crm.documents.models import DOCUMENT_KINDS
-    from crm.vocab import label
-
     return label(DOCUMENT_KINDS, code)
 
 

@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from crm.db import db
+from crm.duplicates import index
 
 duplicates_cli = AppGroup("duplicates", help="Find likely duplicate partners and contacts.")
 
@@ -18,7 +19,6 @@ duplicates_cli = AppGroup("duplicates", help="Find likely duplicate partners and
 )
 def scan(kind):
     """Check every record again (after an import or bulk data); dismissals are kept."""
-    from crm.duplicates import index
 
     for each in ("partner", "contact") if kind == "all" else (kind,):
         started = time.perf_counter()

@@ -8,8 +8,10 @@ from wtforms import HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
+from crm.contacts.models import Contact
 from crm.duplicates.merge import BOTH_ALLOWED, fields_for
 from crm.forms import RecordPicker
+from crm.partners.models import Partner
 
 SIDES = [SelectChoice("a", "a"), SelectChoice("b", "b")]
 
@@ -46,8 +48,6 @@ def merge_form(kind: str):
 
 def pick_form(kind: str):
     """A GET form with one picker: the other record to merge with."""
-    from crm.contacts.models import Contact
-    from crm.partners.models import Partner
 
     model, lookup = (
         (Partner, "partners.lookup") if kind == "partner" else (Contact, "contacts.lookup")

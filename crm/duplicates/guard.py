@@ -14,9 +14,13 @@ from flask import request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from crm.contacts.models import Contact
 from crm.db import db
 from crm.duplicates import index
+from crm.duplicates.index import draft_profile
 from crm.duplicates.names import Match, Profile
+from crm.partners.models import Partner
+from crm.vocab import PARTNER_KINDS, country_name, label
 
 SHOWN = 10
 
@@ -37,8 +41,6 @@ class Candidate:
 
     @property
     def detail(self) -> str:
-        from crm.vocab import PARTNER_KINDS, country_name, label
-
         record = self.record
         if self.kind == "partner":
             parts = [label(PARTNER_KINDS, record.kind), record.city, country_name(record.country)]
@@ -102,7 +104,6 @@ def digest(profile: Profile) -> str:
 
 def candidates_for(kind: str, names, emails=(), cities=(), exclude=()) -> list[Candidate]:
     """Live records that look like a record with these names, most similar first."""
-    from crm.duplicates.index import draft_profile
 
     profile = draft_profile(kind, list(names), list(emails), list(cities))
     return _candidates(kind, profile, exclude)
@@ -127,16 +128,12 @@ def _candidates(kind: str, profile: Profile, exclude=()) -> list[Candidate]:
 
 
 def _model(kind: str):
-    from crm.contacts.models import Contact
-    from crm.partners.models import Partner
-
     return Partner if kind == "partner" else Contact
 
 
 def check(kind: str, form) -> GuardResult:
     """The guard for a validated create form: look-alikes, unless already confirmed for
     exactly these names ("Save anyway")."""
-    from crm.duplicates.index import draft_profile
 
     names, emails, cities = draft_names(kind, form)
     profile = draft_profile(kind, names, emails, cities)

@@ -21,9 +21,11 @@ from sqlalchemy import and_, delete, event, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, attributes
 
+from crm.contacts.models import Contact, ContactName
 from crm.db import utcnow
 from crm.duplicates.models import DuplicateKey, DuplicatePair, DuplicateProfile
 from crm.duplicates.names import THRESHOLD, Match, Profile, compare, keys_of, profile_of
+from crm.partners.models import Partner, PartnerName
 
 # A key shared by more records than this is too common to say anything (e.g. "technology").
 MAX_BLOCK = 100
@@ -39,9 +41,6 @@ PAIR = DuplicatePair.__table__
 
 
 def _models(kind: str):
-    from crm.contacts.models import Contact, ContactName
-    from crm.partners.models import Partner, PartnerName
-
     if kind == "partner":
         return Partner, PartnerName, PartnerName.partner_id
     if kind == "contact":
@@ -376,8 +375,6 @@ def _watched_change(obj, kind: str) -> bool:
 
 def _collect(session, flush_context):
     """After each flush: note which partners and contacts need checking again."""
-    from crm.contacts.models import Contact, ContactName
-    from crm.partners.models import Partner, PartnerName
 
     touched = session.info.setdefault(_TOUCHED, set())
     # Each of these properties builds a new set: read them once, not once per object.

@@ -38,8 +38,14 @@ from sqlalchemy import (
     update,
 )
 
+from crm.activities.models import Activity, ActivityAttendee
+from crm.agreements.models import Agreement, AgreementParty
 from crm.audit.trail import one_entry
+from crm.contacts.models import Contact, ContactName
 from crm.db import db, utcnow
+from crm.duplicates import index
+from crm.partners.models import Partner, PartnerName
+from crm.vocab import PARTY_ROLES, label
 
 # Links with a rule of their own: (table, column) -> strategy.
 EXPLICIT = {
@@ -138,9 +144,9 @@ def _unique_sets(table: Table) -> list[set[str]]:
             names = {c.name for c in constraint.columns}
             if names and names != {"id"}:
                 sets.append(names)
-    for index in table.indexes:
-        if index.unique:
-            sets.append({c.name for c in index.columns})
+    for table_index in table.indexes:
+        if table_index.unique:
+            sets.append({c.name for c in table_index.columns})
     return sets
 
 
@@ -372,8 +378,6 @@ def _move_or_combine(conn, table, column, survivor_id, other_id, *, parent, key,
 def _move_parties(conn, step, survivor_id, other_id, merging) -> dict[str, list]:
     """The same organisation in the same role of the same agreement: one party, keeping
     whichever signatory either row had."""
-    from crm.agreements.models import Agreement, AgreementParty
-    from crm.vocab import PARTY_ROLES, label
 
     def fill(row, same) -> dict:
         values = {}
@@ -400,7 +404,6 @@ def _move_parties(conn, step, survivor_id, other_id, merging) -> dict[str, list]
 def _move_attendees(conn, step, survivor_id, other_id, merging) -> dict[str, list]:
     """The same person twice at one activity: one attendee, keeping the more telling part
     (presided, spoke ...) over plain "attended"."""
-    from crm.activities.models import Activity, ActivityAttendee
 
     def fill(row, same) -> dict:
         if same["role"] == "attended" and row["role"] != "attended":
@@ -434,9 +437,6 @@ def _delete_and_move(conn, table, column, survivor_id, combined: list, moved: li
 
 
 def _model(kind: str):
-    from crm.contacts.models import Contact, ContactName
-    from crm.partners.models import Partner, PartnerName
-
     return (Partner, PartnerName) if kind == "partner" else (Contact, ContactName)
 
 
@@ -472,7 +472,6 @@ def final_values(kind: str, survivor, other, choices: dict[str, str]) -> dict[st
 
 def _parent_problem(survivor, other, parent_id) -> str | None:
     """Why `parent_id` cannot be the survivor's parent once the other's children are its."""
-    from crm.partners.models import Partner
 
     current, seen = parent_id, set()
     while current is not None and current not in seen and len(seen) < 100:
@@ -515,7 +514,6 @@ def merge(kind: str, survivor, other, choices: dict[str, str], actor, versions) 
 
     Returns the facts recorded in the audit entry (what moved, what was combined).
     """
-    from crm.duplicates import index
 
     if errors := check(kind, survivor, other, versions, choices):
         raise MergeError(errors)

@@ -8,9 +8,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from crm.contacts.models import Contact
 from crm.db import db
 from crm.duplicates.models import KINDS, DuplicatePair
 from crm.listing import Filter, Sort, choice_filter, paginate
+from crm.partners.models import Partner
 
 KIND_LABELS = {"partner": _l("Partners"), "contact": _l("Contacts")}
 # Only index-backed sorts (see the indexes on DuplicatePair).
@@ -42,8 +44,6 @@ class PairRow:
 
 def pair_page(args):
     """The page of pairs the URL asks for, each with its two records (fixed statements)."""
-    from crm.contacts.models import Contact
-    from crm.partners.models import Partner
 
     query = select(DuplicatePair).options(joinedload(DuplicatePair.dismissed_by))
     if args.get("dismissed") == "only":

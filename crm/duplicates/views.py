@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import crud
+from crm.audit.display import field_label
 from crm.auth.models import User
+from crm.contacts.models import Contact
 from crm.db import db
 from crm.duplicates import guard as duplicate_guard
 from crm.duplicates import merge as merging
@@ -18,15 +20,14 @@ from crm.duplicates import operations, queries
 from crm.duplicates.forms import merge_form, pick_form
 from crm.duplicates.models import DuplicatePair
 from crm.forms import EmptyForm
+from crm.partners.models import Partner
 from crm.security import requires, safe_next
+from crm.vocab import PARTNER_KINDS, PARTNER_STATUSES, country_name, label
 
 bp = Blueprint("duplicates", __name__, url_prefix="/duplicates")
 
 
 def _model(kind: str):
-    from crm.contacts.models import Contact
-    from crm.partners.models import Partner
-
     if kind == "partner":
         return Partner
     if kind == "contact":
@@ -179,9 +180,6 @@ def merge_pick(kind: str, record_id: int):
 
 
 def _display(kind: str, field: str, value) -> str:
-    from crm.partners.models import Partner
-    from crm.vocab import PARTNER_KINDS, PARTNER_STATUSES, country_name, label
-
     if value in (None, ""):
         return ""
     if field == "kind":
@@ -202,8 +200,6 @@ def _display(kind: str, field: str, value) -> str:
 
 
 def _field_label(field: str) -> str:
-    from crm.audit.display import field_label
-
     return field_label(field) if field != "status" else _("Relationship")
 
 
@@ -341,7 +337,6 @@ def _review(kind, survivor, other, choices, counts, survivor_side):
         if name and name.casefold() not in have:
             have.add(name.casefold())
             names.append(name)
-    from crm.audit.display import field_label
 
     # The links that move are the other record's.
     moving = [(field_label(f), nb if survivor_side == "a" else na) for f, na, nb in counts]

@@ -8,6 +8,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from crm.activities.models import Activity, activity_partner
+from crm.agreements.models import Agreement, AgreementParty
+from crm.contacts.models import Position
 from crm.db import db
 from crm.listing import (
     Filter,
@@ -20,6 +23,8 @@ from crm.listing import (
     page_of,
 )
 from crm.partners.models import Partner, Tag, partner_tag
+from crm.projects.models import Project, ProjectPartner
+from crm.records import load_or_404
 from crm.text import like_pattern
 from crm.vocab import PARTNER_KINDS, PARTNER_STATUSES
 
@@ -68,7 +73,6 @@ def _created(op):
 
 def _silent_since(query, value):
     """Partners with no activity linked on or after that day (UTC): "going cold"."""
-    from crm.activities.models import activity_partner
 
     start = datetime.combine(date.fromisoformat(value), time(0, 0), tzinfo=UTC)
     link = activity_partner.c
@@ -90,8 +94,6 @@ def partners_met_or_signed(start: date, end: date):
     """The ids (`partner_id`, possibly of archived partners) of the partners a live activity
     in the period is linked to, and of the parties to live agreements signed in it: the
     events `active_between` reads (a UNION, so each partner once)."""
-    from crm.activities.models import Activity, activity_partner
-    from crm.agreements.models import Agreement, AgreementParty
 
     link = activity_partner.c
     met = (
@@ -166,10 +168,6 @@ DETAIL_LIMIT = 100
 
 def partner_detail(partner_id: int):
     """The partner with everything its page shows, in a fixed number of statements."""
-    from crm.agreements.models import Agreement, AgreementParty
-    from crm.contacts.models import Position
-    from crm.crud import load_or_404
-    from crm.projects.models import Project, ProjectPartner
 
     partner = load_or_404(
         Partner,

@@ -13,7 +13,7 @@ from crm.partners.forms import PartnerForm
 from crm.partners.models import Partner
 from crm.partners.operations import PartnerError, save_partner
 from crm.security import requires
-from crm.vocab import PARTNER_KINDS, PARTNER_STATUSES, choices, countries
+from crm.vocab import PARTNER_KINDS, PARTNER_STATUSES, choices, countries, label
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
 
@@ -36,8 +36,6 @@ def index():
 @bp.route("/lookup")
 @requires("staff")
 def lookup():
-    from crm.vocab import label
-
     return crud.lookup_response(
         Partner,
         label=lambda p: p.display_name,

@@ -17,13 +17,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    exists,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import db
+from crm.partners.models import Partner
 from crm.records import RecordMixin
 from crm.text import search_blob
-from crm.vocab import PROJECT_ROLES, PROJECT_STATUSES, check_in
+from crm.vocab import PROJECT_ROLES, PROJECT_STATUSES, check_in, label
 
 project_agreement = Table(
     "project_agreement",
@@ -122,9 +124,6 @@ class ProjectPartner(db.Model):
     partner = relationship("Partner")
 
     def audit_label(self) -> str:
-        from crm.partners.models import Partner
-        from crm.vocab import PROJECT_ROLES, label
-
         partner = self.partner or db.session.get(Partner, self.partner_id)
         return (
             f"{partner.name_en if partner else self.partner_id} — {label(PROJECT_ROLES, self.role)}"
@@ -250,3 +249,13 @@ class IndicatorActual(db.Model):
     def audit_label(self) -> str:
         value = format(self.value.normalize(), "f") if self.value is not None else "—"
         return f"{self.period}: {value}"
+
+
+def with_partner(conditions):
+    """EXISTS a partner taking part in the project that meets `conditions`."""
+
+    return exists().where(
+        ProjectPartner.project_id == Project.id,
+        Partner.id == ProjectPartner.partner_id,
+        *conditions,
+    )

@@ -8,6 +8,7 @@ from collections import defaultdict
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from crm.dashboard.cache import BUMP
 from crm.db import db, write_aside
 from crm.projects import queries
 from crm.projects.models import (
@@ -55,8 +56,6 @@ def add_standard_indicator_kinds_apart() -> bool:
     were missing.
     """
     from sqlalchemy.dialects import postgresql, sqlite
-
-    from crm.dashboard.cache import BUMP
 
     existing = set(db.session.scalars(select(IndicatorKind.code)))
     rows = [

@@ -23,6 +23,7 @@ from crm.listing import (
     parse_id,
     partner_match_filters,
 )
+from crm.partners.models import Partner
 from crm.projects.models import (
     Indicator,
     IndicatorActual,
@@ -30,7 +31,9 @@ from crm.projects.models import (
     Project,
     ProjectPartner,
     project_agreement,
+    with_partner,
 )
+from crm.records import load_or_404
 from crm.text import like_pattern
 from crm.vocab import PARTNER_KINDS, PROJECT_STATUSES
 
@@ -61,17 +64,6 @@ def _partner(query, values):
         )
         query = query.where(Project.id.in_(taking_part))
     return query
-
-
-def with_partner(conditions):
-    """EXISTS a partner taking part in the project that meets `conditions`."""
-    from crm.partners.models import Partner
-
-    return exists().where(
-        ProjectPartner.project_id == Project.id,
-        Partner.id == ProjectPartner.partner_id,
-        *conditions,
-    )
 
 
 def running_from(day: date):
@@ -213,14 +205,12 @@ def project_page(args=None):
 
 def partner_filters(args):
     """partner_kind / partner_country: projects with a partner of that kind or country."""
-    from crm.partners.models import Partner
 
     return partner_match_filters(args, with_partner, Partner.kind, Partner.country, PARTNER_KINDS)
 
 
 def project_detail(project_id: int):
     """The project with everything its page shows, in a fixed number of statements."""
-    from crm.crud import load_or_404
 
     project = load_or_404(
         Project,
@@ -244,7 +234,6 @@ def project_detail(project_id: int):
 
 def project_for_edit(project_id: int):
     """The project with every row its form shows."""
-    from crm.crud import load_or_404
 
     return load_or_404(
         Project,

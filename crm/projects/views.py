@@ -12,8 +12,8 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import crud
-from crm.activities.timeline import timeline
 from crm.agreements.models import Agreement, AgreementParty
+from crm.agreements.queries import partners_named
 from crm.db import db
 from crm.documents.queries import documents_panel
 from crm.forms import EmptyForm
@@ -24,6 +24,7 @@ from crm.projects.models import IndicatorKind, Project
 from crm.projects.operations import ProjectError
 from crm.records import can_archive, can_restore
 from crm.security import requires
+from crm.timeline import timeline
 from crm.vocab import PARTNER_KINDS, PROJECT_STATUSES, choices, countries, label
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
@@ -41,8 +42,6 @@ ROLE_FROM_PARTY = {
 @bp.route("/")
 @requires("staff")
 def index():
-    from crm.agreements.queries import partners_named
-
     page = queries.project_page()
     indicator = None
     if page.args.get("indicator"):

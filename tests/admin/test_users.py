@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from crm.auth import operations
 from crm.auth.models import User
 from crm.db import db
 from tests.factories import make_user
@@ -123,3 +124,13 @@ def test_reset_password_ends_sessions(admin_client, app, users):
 
 def test_unknown_user_is_404(admin_client):
     assert admin_client.get("/admin/users/424242/edit").status_code == 404
+
+
+def test_deactivation_refused_when_nothing_would_revoke_the_tokens(app, users, monkeypatch):
+    """The API tokens and calendar feed are revoked by revocations the write hooks register;
+    without them a deactivation must fail rather than leave live tokens behind."""
+    assert len(operations._ON_DEACTIVATE) == 2  # API tokens, calendar feed
+    monkeypatch.setattr(operations, "_ON_DEACTIVATE", [])
+    with pytest.raises(RuntimeError, match="install_write_hooks"):
+        operations.deactivate(users["staff"])
+    db.session.rollback()

@@ -18,8 +18,11 @@ from sqlalchemy import and_, literal, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from crm.activities.models import LINK_TABLES, Activity, ActivityAttendee, FollowUp
+from crm.agreements.models import Agreement
 from crm.audit.models import AuditEntry
 from crm.db import db
+from crm.listing import MAX_ID
+from crm.projects.models import Milestone
 
 PAGE = 25
 # Order among items at the same moment (and the filter vocabulary).
@@ -71,7 +74,6 @@ def encode_cursor(item: Item) -> str:
 def decode_cursor(raw: str | None):
     if not raw:
         return None
-    from crm.listing import MAX_ID
 
     try:
         ts, kind, rid = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
@@ -145,8 +147,6 @@ def _follow_ups(kind, record_id, cursor, limit):
 
 
 def _milestones(kind, record_id, cursor, limit):
-    from crm.projects.models import Milestone
-
     if kind != "project":
         return []
     rank = TYPES["milestone"][0]
@@ -169,8 +169,6 @@ AGREEMENT_DATES = {
 
 
 def _agreement_dates(kind, record_id, cursor, limit, agreement=None):
-    from crm.agreements.models import Agreement
-
     if kind != "agreement":
         return []
     agreement = agreement or db.session.get(Agreement, record_id)
@@ -238,7 +236,6 @@ def timeline(kind: str, record_id: int, args, page: int = PAGE) -> Timeline:
 
 def _load(items: list[Item]) -> None:
     """Attach each item's object, one query per type on the page."""
-    from crm.projects.models import Milestone
 
     wanted: dict[str, list[int]] = {}
     for item in items:
