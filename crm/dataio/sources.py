@@ -79,10 +79,8 @@ def store_upload(storage) -> tuple[str, int]:
 
 
 def too_large_message() -> str:
-    megabytes = max_bytes() / (1024 * 1024)
-    return str(
-        _l("The file is larger than %(mb)s MB. Split it into smaller files.", mb=f"{megabytes:g}")
-    )
+    megabytes = f"{max_bytes() / (1024 * 1024):g}"
+    return str(_l("The file is larger than %(mb)s MB. Split it into smaller files.", mb=megabytes))
 
 
 def discard(stored_name: str) -> None:
