@@ -24,10 +24,10 @@ from time import monotonic
 
 from flask import current_app, g, has_app_context
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import Delete, Engine, Insert, Update, event, inspect, select, text
 
 from crm.dashboard.models import DashboardVersion
-from crm.db import db
+from crm.db import WRITE_OPTION, db
 
 KEY = "dashboard_cache"
 MAX_ENTRIES = 256
@@ -154,8 +154,21 @@ def _after_commit(session):
         g.pop("dashboard_version", None)
 
 
+def _after_aside_execute(conn, clauseelement, multiparams, params, execution_options, result):
+    """A write made apart from the session (`crm.db.write_aside`, such as the standard
+    indicator kinds added while a form is shown) to a table the figures read bumps the
+    version in its own transaction, as a session commit does."""
+    if not conn.get_execution_options().get(WRITE_OPTION):
+        return
+    if not isinstance(clauseelement, Insert | Update | Delete):
+        return
+    if clauseelement.table.name in TABLES:
+        conn.execute(BUMP)
+
+
 def install() -> None:
-    """Listen on Flask-SQLAlchemy's session class (once, whatever the number of apps)."""
+    """Listen on Flask-SQLAlchemy's session class and on every engine's writes made
+    apart (once, whatever the number of apps)."""
     for name, listener in (
         ("after_flush", _after_flush),
         ("do_orm_execute", _orm_execute),
@@ -164,3 +177,5 @@ def install() -> None:
     ):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)
+    if not event.contains(Engine, "after_execute", _after_aside_execute):
+        event.listen(Engine, "after_execute", _after_aside_execute)

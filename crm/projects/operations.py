@@ -8,7 +8,6 @@ from collections import defaultdict
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from crm.dashboard.cache import BUMP
 from crm.db import db, write_aside
 from crm.projects import queries
 from crm.projects.models import (
@@ -74,7 +73,7 @@ def add_standard_indicator_kinds_apart() -> bool:
         return False
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(IndicatorKind).values(rows).on_conflict_do_nothing()
-    write_aside(statement, BUMP, what="the standard indicator kinds")
+    write_aside(statement, what="the standard indicator kinds")
     db.session.rollback()
     queries.forget_indicator_kinds()
     return True

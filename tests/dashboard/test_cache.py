@@ -133,3 +133,18 @@ def test_cache_seconds_from_the_environment(make_app, monkeypatch):
         with count_statements(cached_app) as again:
             assert client.get("/dashboard/").status_code == 200
         assert again.count <= 6, again
+
+
+def test_a_write_made_apart_from_the_session_bumps_too(app, staff_client, users):
+    """Opening the project form adds the missing standard indicator kinds apart from the
+    request's read transaction (crm.db.write_aside); the figures read indicator kinds, so
+    that write bumps the version like any other."""
+    from crm.projects.models import IndicatorKind
+
+    before = version()
+    assert db.session.scalar(select(IndicatorKind.id).limit(1)) is None
+    assert staff_client.get("/projects/new").status_code == 200
+    assert db.session.scalar(select(IndicatorKind.id).limit(1)) is not None
+    assert version() == before + 1
+    assert staff_client.get("/projects/new").status_code == 200  # nothing missing now
+    assert version() == before + 1
