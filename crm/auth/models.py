@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, String, select
+from sqlalchemy import Boolean, CheckConstraint, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,7 +25,10 @@ class User(TimestampMixin, UserMixin, db.Model):
     """A member of the accelerator's staff who signs in to the CRM."""
 
     __tablename__ = "user"
-    __table_args__ = (CheckConstraint("role IN ('staff', 'manager', 'admin')", name="role_known"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('staff', 'manager', 'admin')", name="role_known"),
+        CheckConstraint("digest_hour BETWEEN 0 AND 23", name="digest_hour_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
@@ -39,6 +42,11 @@ class User(TimestampMixin, UserMixin, db.Model):
         String(64), unique=True, nullable=False, default=new_session_token
     )
     locale: Mapped[str | None] = mapped_column(String(10))
+    # IANA zone name ("Asia/Shanghai"); None until chosen (first sign-in offers the
+    # browser's). Every time shown to this user, and the digest hour, is in this zone.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    # Local hour (0-23) at which this user's daily digest is sent.
+    digest_hour: Mapped[int] = mapped_column(Integer, nullable=False, default=8, server_default="8")
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def get_id(self) -> str:
